@@ -1,0 +1,2 @@
+//! The `ssekit` command.
+fn main() {}

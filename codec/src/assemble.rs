@@ -1,0 +1,466 @@
+//! The event layer: the spec's "event stream interpretation" over `bytes`.
+
+use bytes::{Bytes, BytesMut};
+use core::ops::Range;
+
+use crate::decoder::{Decoder, EndOfStream, Step};
+use crate::error::DecodeError;
+use crate::event::{DataLines, Event, DEFAULT_EVENT_TYPE};
+use crate::field::Field;
+use crate::limits::Limits;
+
+/// One thing the event layer reports, from [`EventDecoder::decode_item`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Item {
+    /// A dispatched event.
+    Event(Event),
+    /// A comment line: the bytes after the colon, with no space removed.
+    /// Servers send comments as heartbeats.
+    Comment(Bytes),
+    /// A valid `retry` field: the stream's new reconnection time, in
+    /// milliseconds, reported when its line is processed.
+    Retry(u64),
+}
+
+/// A buffer the event layer can take bytes from without copying.
+pub(crate) trait Source {
+    fn bytes(&self) -> &[u8];
+    /// Removes the first `n` bytes and returns them.
+    fn take(&mut self, n: usize) -> Bytes;
+}
+
+impl Source for BytesMut {
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+    fn take(&mut self, n: usize) -> Bytes {
+        self.split_to(n).freeze()
+    }
+}
+
+impl Source for Bytes {
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+    fn take(&mut self, n: usize) -> Bytes {
+        self.split_to(n)
+    }
+}
+
+/// A field, with its values as ranges of the input instead of borrows, so
+/// the input can be split after the field is read.
+enum Parsed {
+    Data(Range<usize>),
+    Event(Range<usize>),
+    Id(Range<usize>),
+    Retry(u64),
+    Comment(Range<usize>),
+    Dispatch,
+    Ignored,
+    NeedMore,
+}
+
+/// How many data lines are held as ranges before they are turned into
+/// `Bytes`; bounds the stack space of one call.
+const PENDING_LINES: usize = 8;
+
+/// Field values read in the current call, as ranges of the input, not yet
+/// split off from it.
+struct Pending {
+    /// Input bytes read so far in this call.
+    consumed: usize,
+    data: [Range<usize>; PENDING_LINES],
+    data_len: usize,
+    event_type: Option<Range<usize>>,
+    id: Option<Range<usize>>,
+}
+
+impl Pending {
+    const fn new() -> Pending {
+        const EMPTY: Range<usize> = 0..0;
+        Pending {
+            consumed: 0,
+            data: [EMPTY; PENDING_LINES],
+            data_len: 0,
+            event_type: None,
+            id: None,
+        }
+    }
+}
+
+/// Which items the caller wants back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Want {
+    Events,
+    Items,
+}
+
+/// The event layer: turns an event stream into [`Event`]s exactly as the
+/// WHATWG HTML standard's "event stream interpretation" does, without copying
+/// the data.
+///
+/// Feed it with a [`BytesMut`] that you append input to; each call to
+/// [`decode`](EventDecoder::decode) takes what it uses from the front. Event
+/// data, types and IDs are [`Bytes`] slices of that buffer.
+///
+/// The spec's rules, all applied here:
+/// - one U+FEFF at the start of the stream is skipped; lines end at CRLF, LF
+///   or CR, also across calls;
+/// - `data` lines are joined with LF; a block of lines with no `data` field
+///   dispatches nothing; the type defaults to `message`;
+/// - `id` (without NUL) sets the last event ID buffer, which becomes the last
+///   event ID at every blank line, whether or not an event is dispatched;
+/// - `retry` with only ASCII digits sets the reconnection time;
+/// - other fields are ignored; comments are reported by
+///   [`decode_item`](EventDecoder::decode_item) and skipped by
+///   [`decode`](EventDecoder::decode);
+/// - at the end of the stream ([`finish`](EventDecoder::finish)) an event with
+///   no blank line after it is dropped.
+///
+/// # Example
+///
+/// ```
+/// use bytes::BytesMut;
+/// use ssekit_codec::EventDecoder;
+///
+/// let mut decoder = EventDecoder::new();
+/// let mut buf = BytesMut::new();
+/// let mut events = Vec::new();
+/// for chunk in [&b"data: hel"[..], b"lo\r", b"\n\r\ndata: wor", b"ld\n\n"] {
+///     buf.extend_from_slice(chunk);
+///     while let Some(event) = decoder.decode(&mut buf)? {
+///         events.push(event.data());
+///     }
+/// }
+/// assert_eq!(events, ["hello", "world"]);
+/// # Ok::<(), ssekit_codec::DecodeError>(())
+/// ```
+///
+/// # Errors and recovery
+///
+/// A [`Limits`] bound being exceeded returns a [`DecodeError`]. The event in
+/// progress is dropped whole (its data, its type and any `id` it set; a
+/// `retry` it carried stays in effect), the input is skipped up to the next
+/// blank line, and later calls decode the following events normally.
+///
+/// # Allocation
+///
+/// Decoding allocates nothing per event in steady state, except that an event
+/// with more than one data line keeps its line slices in a `Vec` (one
+/// allocation). Taking bytes from a [`BytesMut`] may make it allocate once to
+/// share its storage, and whenever it must grow while earlier events still
+/// hold slices of it.
+#[derive(Debug, Clone)]
+pub struct EventDecoder {
+    fields: Decoder,
+    data: DataLines,
+    event_type: Option<Bytes>,
+    retry: Option<u64>,
+    id_buffer: Bytes,
+    last_event_id: Bytes,
+    reconnection_time: Option<u64>,
+}
+
+impl Default for EventDecoder {
+    fn default() -> Self {
+        EventDecoder::new()
+    }
+}
+
+impl EventDecoder {
+    /// An event decoder with the default [`Limits`].
+    pub fn new() -> EventDecoder {
+        EventDecoder::with_limits(Limits::DEFAULT)
+    }
+
+    /// An event decoder with the given [`Limits`].
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use ssekit_codec::{EventDecoder, Limit, Limits};
+    ///
+    /// let mut decoder = EventDecoder::with_limits(Limits::default().max_data_lines(1));
+    /// let mut buf = BytesMut::from(&b"data: 1\ndata: 2\n\ndata: 3\n\n"[..]);
+    /// let err = decoder.decode(&mut buf).unwrap_err();
+    /// assert_eq!(err.limit(), Limit::DataLines);
+    /// // The over-limit event is dropped; the next one comes through.
+    /// assert_eq!(decoder.decode(&mut buf).unwrap().unwrap().data(), "3");
+    /// ```
+    pub fn with_limits(limits: Limits) -> EventDecoder {
+        EventDecoder {
+            fields: Decoder::with_limits(limits),
+            data: DataLines::new(),
+            event_type: None,
+            retry: None,
+            id_buffer: Bytes::new(),
+            last_event_id: Bytes::new(),
+            reconnection_time: None,
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        self.fields.limits()
+    }
+
+    /// The field layer underneath, to read its position or state.
+    pub fn fields(&self) -> &Decoder {
+        &self.fields
+    }
+
+    /// The last event ID: the value a reconnecting client sends in the
+    /// `Last-Event-ID` header. Updated at every blank line.
+    pub fn last_event_id(&self) -> &Bytes {
+        &self.last_event_id
+    }
+
+    /// Sets the last event ID, as when resuming a stream from a saved ID.
+    ///
+    /// ```
+    /// use bytes::{Bytes, BytesMut};
+    /// use ssekit_codec::EventDecoder;
+    ///
+    /// let mut decoder = EventDecoder::new();
+    /// decoder.set_last_event_id(Bytes::from_static(b"41"));
+    /// let mut buf = BytesMut::from(&b"data: x\n\n"[..]);
+    /// assert_eq!(decoder.decode(&mut buf).unwrap().unwrap().id(), "41");
+    /// ```
+    pub fn set_last_event_id(&mut self, id: Bytes) {
+        self.id_buffer = id.clone();
+        self.last_event_id = id;
+    }
+
+    /// The reconnection time in milliseconds from the latest valid `retry`
+    /// field, if any has been seen.
+    pub fn reconnection_time(&self) -> Option<u64> {
+        self.reconnection_time
+    }
+
+    /// Decodes the next event from the front of `src`, skipping comments.
+    ///
+    /// Returns `Ok(None)` when `src` holds no complete event; append more
+    /// input and call again. Bytes that were used are removed from `src`;
+    /// the rest of an incomplete line stays in it.
+    ///
+    /// # Errors
+    ///
+    /// A [`DecodeError`] when a [`Limits`] bound is exceeded; see
+    /// [the type's docs](EventDecoder#errors-and-recovery).
+    pub fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Event>, DecodeError> {
+        match self.run(src, Want::Events)? {
+            Some(Item::Event(event)) => Ok(Some(event)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Decodes the next event, comment or `retry` from the front of `src`.
+    ///
+    /// ```
+    /// use bytes::{Bytes, BytesMut};
+    /// use ssekit_codec::{EventDecoder, Item};
+    ///
+    /// let mut decoder = EventDecoder::new();
+    /// let mut buf = BytesMut::from(&b": keep-alive\nretry: 500\ndata: x\n\n"[..]);
+    /// assert_eq!(
+    ///     decoder.decode_item(&mut buf).unwrap(),
+    ///     Some(Item::Comment(Bytes::from_static(b" keep-alive")))
+    /// );
+    /// assert_eq!(decoder.decode_item(&mut buf).unwrap(), Some(Item::Retry(500)));
+    /// assert!(matches!(decoder.decode_item(&mut buf).unwrap(), Some(Item::Event(_))));
+    /// assert_eq!(decoder.decode_item(&mut buf).unwrap(), None);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As for [`decode`](EventDecoder::decode).
+    pub fn decode_item(&mut self, src: &mut BytesMut) -> Result<Option<Item>, DecodeError> {
+        self.run(src, Want::Items)
+    }
+
+    /// Like [`decode`](EventDecoder::decode), but takes from a [`Bytes`]
+    /// chunk, so that events whose lines lie whole in the chunk share its
+    /// storage. What is left in `src` afterwards is an incomplete line: keep
+    /// it (for example in a [`BytesMut`]) and put the next input after it.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use ssekit_codec::EventDecoder;
+    ///
+    /// let mut decoder = EventDecoder::new();
+    /// let mut chunk = Bytes::from_static(b"data: one\n\ndata: tw");
+    /// assert_eq!(decoder.decode_bytes(&mut chunk).unwrap().unwrap().data(), "one");
+    /// assert!(decoder.decode_bytes(&mut chunk).unwrap().is_none());
+    /// assert_eq!(chunk, "data: tw");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As for [`decode`](EventDecoder::decode).
+    pub fn decode_bytes(&mut self, src: &mut Bytes) -> Result<Option<Event>, DecodeError> {
+        match self.run(src, Want::Events)? {
+            Some(Item::Event(event)) => Ok(Some(event)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Like [`decode_item`](EventDecoder::decode_item), taking from a
+    /// [`Bytes`] chunk as [`decode_bytes`](EventDecoder::decode_bytes) does.
+    ///
+    /// # Errors
+    ///
+    /// As for [`decode`](EventDecoder::decode).
+    pub fn decode_item_bytes(&mut self, src: &mut Bytes) -> Result<Option<Item>, DecodeError> {
+        self.run(src, Want::Items)
+    }
+
+    /// Ends the stream: drops the event in progress and the unconsumed input
+    /// in `src` (an incomplete line), as the spec's end-of-file rule says,
+    /// and readies the decoder for a new stream such as a reconnection.
+    ///
+    /// The last event ID and the reconnection time are kept: a reconnecting
+    /// client sends the former and waits the latter.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use ssekit_codec::{EndOfStream, EventDecoder};
+    ///
+    /// let mut decoder = EventDecoder::new();
+    /// let mut buf = BytesMut::from(&b"id: 1\ndata: done\n\ndata: cut"[..]);
+    /// assert!(decoder.decode(&mut buf).unwrap().is_some());
+    /// assert!(decoder.decode(&mut buf).unwrap().is_none());
+    /// assert_eq!(decoder.finish(&mut buf), EndOfStream::Truncated);
+    /// assert!(buf.is_empty());
+    /// assert_eq!(decoder.last_event_id(), "1");
+    /// ```
+    pub fn finish(&mut self, src: &mut BytesMut) -> EndOfStream {
+        let end = self.fields.finish(src);
+        src.clear();
+        self.drop_event();
+        end
+    }
+
+    /// The shared decoding loop over any [`Source`].
+    fn run<S: Source>(&mut self, src: &mut S, want: Want) -> Result<Option<Item>, DecodeError> {
+        let mut pending = Pending::new();
+        loop {
+            let parsed = {
+                let buf = src.bytes();
+                let input = &buf[pending.consumed..];
+                let step = self.fields.decode(input);
+                let start = pending.consumed;
+                pending.consumed += step.consumed;
+                let range = |v: &[u8]| {
+                    let from = v.as_ptr() as usize - input.as_ptr() as usize + start;
+                    from..from + v.len()
+                };
+                match step.status {
+                    Err(err) => {
+                        drop(src.take(pending.consumed));
+                        self.drop_event();
+                        return Err(err);
+                    }
+                    Ok(Step::NeedMore) => Parsed::NeedMore,
+                    Ok(Step::Field(field)) => match field {
+                        Field::Data(v) => Parsed::Data(range(v)),
+                        Field::Event(v) => Parsed::Event(range(v)),
+                        Field::Id(v) => Parsed::Id(range(v)),
+                        Field::Retry(ms) => Parsed::Retry(ms),
+                        Field::Comment(v) => Parsed::Comment(range(v)),
+                        Field::Dispatch => Parsed::Dispatch,
+                        Field::Ignored { .. } => Parsed::Ignored,
+                    },
+                }
+            };
+            match parsed {
+                Parsed::NeedMore => {
+                    self.flush(src, &mut pending);
+                    return Ok(None);
+                }
+                Parsed::Data(range) => {
+                    if pending.data_len == PENDING_LINES {
+                        // The ranges are full: split the input, this line
+                        // included, and keep the line as a slice of it.
+                        let chunk = self.flush(src, &mut pending);
+                        self.data.push(chunk.slice(range));
+                    } else {
+                        pending.data[pending.data_len] = range;
+                        pending.data_len += 1;
+                    }
+                }
+                Parsed::Event(range) => pending.event_type = Some(range),
+                Parsed::Id(range) => pending.id = Some(range),
+                Parsed::Ignored => {}
+                Parsed::Retry(ms) => {
+                    self.reconnection_time = Some(ms);
+                    self.retry = Some(ms);
+                    if want == Want::Items {
+                        self.flush(src, &mut pending);
+                        return Ok(Some(Item::Retry(ms)));
+                    }
+                }
+                Parsed::Comment(range) => {
+                    if want == Want::Items {
+                        let chunk = self.flush(src, &mut pending);
+                        return Ok(Some(Item::Comment(chunk.slice(range))));
+                    }
+                }
+                Parsed::Dispatch => {
+                    self.flush(src, &mut pending);
+                    if let Some(event) = self.dispatch() {
+                        return Ok(Some(Item::Event(event)));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Splits the bytes read so far off `src` and turns the pending ranges
+    /// into slices of them. Returns the split-off bytes.
+    fn flush<S: Source>(&mut self, src: &mut S, pending: &mut Pending) -> Bytes {
+        if pending.consumed == 0 {
+            return Bytes::new();
+        }
+        let chunk = src.take(pending.consumed);
+        for range in &pending.data[..pending.data_len] {
+            self.data.push(chunk.slice(range.clone()));
+        }
+        if let Some(range) = pending.event_type.take() {
+            self.event_type = Some(chunk.slice(range));
+        }
+        if let Some(range) = pending.id.take() {
+            self.id_buffer = chunk.slice(range);
+        }
+        pending.consumed = 0;
+        pending.data_len = 0;
+        chunk
+    }
+
+    /// The spec's "dispatch the event" steps, at a blank line.
+    fn dispatch(&mut self) -> Option<Event> {
+        self.last_event_id = self.id_buffer.clone();
+        let event_type = self.event_type.take();
+        let retry = self.retry.take();
+        if self.data.is_empty() {
+            return None;
+        }
+        let event_type = match event_type {
+            Some(t) if !t.is_empty() => t,
+            _ => Bytes::from_static(DEFAULT_EVENT_TYPE.as_bytes()),
+        };
+        Some(Event {
+            event_type,
+            data: core::mem::take(&mut self.data),
+            id: self.last_event_id.clone(),
+            retry,
+        })
+    }
+
+    /// Forgets the event in progress, including any `id` it set.
+    fn drop_event(&mut self) {
+        self.data.clear();
+        self.event_type = None;
+        self.retry = None;
+        self.id_buffer = self.last_event_id.clone();
+    }
+}

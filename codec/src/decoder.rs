@@ -1,0 +1,557 @@
+//! The field layer: a borrowing, allocation-free line and field parser.
+
+use crate::error::{DecodeError, Limit};
+use crate::field::{parse_line, Field};
+use crate::limits::Limits;
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// What one call to [`Decoder::decode`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Step<'b> {
+    /// A complete line, interpreted as a field.
+    Field(Field<'b>),
+    /// The input holds no complete line yet: call again with the unconsumed
+    /// bytes followed by more input.
+    NeedMore,
+}
+
+/// The result of one call to [`Decoder::decode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[must_use = "the caller must drop `consumed` bytes before the next call"]
+pub struct Decoded<'b> {
+    /// How many bytes at the front of the input were used up. The caller MUST
+    /// drop exactly these bytes before the next call, whatever `status` is: it
+    /// can be non-zero with [`Step::NeedMore`] (a byte order mark, a skipped
+    /// LF, or input thrown away after a limit error) and with an error.
+    pub consumed: usize,
+    /// The field found, a request for more input, or a limit error.
+    pub status: Result<Step<'b>, DecodeError>,
+}
+
+/// How a stream ended, as told by [`Decoder::finish`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EndOfStream {
+    /// The stream ended at an event boundary: nothing was cut off.
+    Clean,
+    /// The stream ended inside a line or inside an event (field lines with no
+    /// blank line after them). The spec discards that event; a client of an
+    /// API that streams answers may want to report the answer as truncated.
+    Truncated,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Discard {
+    /// Decoding normally.
+    No,
+    /// Skipping the rest of an over-long line; then, if `then_event`, the rest
+    /// of its event.
+    Line { then_event: bool },
+    /// Skipping lines up to and including the next blank line. `mid_line`
+    /// tells that part of the current line was already thrown away, so it
+    /// cannot be blank.
+    Event { mid_line: bool },
+}
+
+/// The field layer of the event stream parser: finds lines in borrowed bytes
+/// and interprets each as a [`Field`]. It never allocates and never copies.
+///
+/// The caller owns the buffer. Each call to [`decode`](Decoder::decode) looks
+/// for one complete line at the front of the input and reports how many bytes
+/// it consumed. The caller drops those bytes and calls again with what is
+/// left, followed by any new input. Bytes already searched for a line end are
+/// not searched again, so the total work is linear in the input however it is
+/// split.
+///
+/// This layer applies the spec's line rules: a byte order mark at the very
+/// start of the stream is skipped, lines end at CRLF, LF or CR (also when the
+/// CR and the LF arrive in different calls), and every line is interpreted as
+/// a field. Assembling events from fields is left to the caller, or to
+/// [`EventDecoder`](crate::EventDecoder).
+///
+/// # Example
+///
+/// ```
+/// use ssekit_codec::{Decoder, Field, Step};
+///
+/// let mut decoder = Decoder::new();
+/// let mut input: &[u8] = b"event: add\ndata: 1\r\n\r\n";
+/// let mut fields = Vec::new();
+/// loop {
+///     let step = decoder.decode(input);
+///     input = &input[step.consumed..];
+///     match step.status {
+///         Ok(Step::Field(field)) => fields.push(field),
+///         Ok(Step::NeedMore) => break,
+///         Err(err) => panic!("{err}"),
+///     }
+/// }
+/// assert_eq!(
+///     fields,
+///     [Field::Event(b"add"), Field::Data(b"1"), Field::Dispatch]
+/// );
+/// ```
+///
+/// # Limits
+///
+/// All [`Limits`] are enforced here. An over-long line is reported as soon as
+/// the unconsumed input holds more than `max_line_len` bytes of it, and those
+/// bytes are consumed, so the caller never buffers more than the limit plus
+/// one chunk. After any limit error the decoder consumes input up to and
+/// including the next blank line (if the error came from a comment outside an
+/// event, only up to the end of that line) and then decodes normally.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    limits: Limits,
+    /// Stream offset of the first unconsumed byte.
+    position: u64,
+    /// How many bytes at the front of the unconsumed input are known to hold
+    /// no line ending.
+    scanned: usize,
+    /// Sum of the field line lengths since the last blank line.
+    event_len: usize,
+    /// `data` lines since the last blank line.
+    data_lines: usize,
+    discard: Discard,
+    /// The stream start has been checked for a byte order mark.
+    bom_checked: bool,
+    /// The last line ended with CR: an LF at the front of the input belongs to it.
+    skip_lf: bool,
+    /// A field line was seen since the last blank line.
+    in_event: bool,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder::new()
+    }
+}
+
+impl Decoder {
+    /// A decoder with the default [`Limits`].
+    pub const fn new() -> Decoder {
+        Decoder::with_limits(Limits::DEFAULT)
+    }
+
+    /// A decoder with the given [`Limits`].
+    ///
+    /// ```
+    /// use ssekit_codec::{Decoder, Limits};
+    ///
+    /// let decoder = Decoder::with_limits(Limits::default().max_line_len(1024));
+    /// assert_eq!(decoder.limits().get_max_line_len(), 1024);
+    /// ```
+    pub const fn with_limits(limits: Limits) -> Decoder {
+        Decoder {
+            limits,
+            position: 0,
+            scanned: 0,
+            event_len: 0,
+            data_lines: 0,
+            discard: Discard::No,
+            bom_checked: false,
+            skip_lf: false,
+            in_event: false,
+        }
+    }
+
+    /// The limits in force.
+    pub const fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Stream offset of the first byte not yet consumed: the sum of every
+    /// `consumed` so far, since creation or the last [`finish`](Decoder::finish).
+    pub const fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Whether the decoder is skipping input after a limit error.
+    pub const fn is_discarding(&self) -> bool {
+        !matches!(self.discard, Discard::No)
+    }
+
+    /// Whether field lines have been seen since the last blank line, that is,
+    /// whether the stream is inside an event.
+    pub const fn in_event(&self) -> bool {
+        self.in_event
+    }
+
+    /// Looks for one complete line at the front of `buf` and interprets it.
+    ///
+    /// `buf` must start with the bytes left unconsumed by the previous call
+    /// (if any), in the same order; new input may follow them. The caller MUST
+    /// drop [`Decoded::consumed`] bytes from the front before calling again.
+    ///
+    /// Returns [`Step::Field`] for the first complete line,
+    /// [`Step::NeedMore`] when no complete line is left, or an error when a
+    /// [`Limits`] bound is exceeded. Never panics.
+    pub fn decode<'b>(&mut self, buf: &'b [u8]) -> Decoded<'b> {
+        let mut pos = 0;
+        if !self.bom_checked {
+            if buf.len() < BOM.len() && BOM.starts_with(buf) {
+                return self.finish_call(0, 0, Ok(Step::NeedMore));
+            }
+            self.bom_checked = true;
+            if buf.starts_with(BOM) {
+                pos = BOM.len();
+            }
+        }
+        let mut resume = self.scanned;
+        loop {
+            if self.skip_lf {
+                match buf.get(pos) {
+                    None => return self.finish_call(pos, 0, Ok(Step::NeedMore)),
+                    Some(&b) => {
+                        self.skip_lf = false;
+                        if b == b'\n' {
+                            pos += 1;
+                        }
+                    }
+                }
+            }
+            let from = pos.max(resume);
+            resume = 0;
+            let Some(found) = memchr::memchr2(b'\n', b'\r', &buf[from..]) else {
+                return self.incomplete_line(buf, pos);
+            };
+            let end = from + found;
+            let line = &buf[pos..end];
+            let line_start = pos;
+            self.skip_lf = buf[end] == b'\r';
+            pos = end + 1;
+            match self.discard {
+                Discard::No => {}
+                Discard::Line { then_event } => {
+                    self.discard = if then_event {
+                        Discard::Event { mid_line: false }
+                    } else {
+                        Discard::No
+                    };
+                    continue;
+                }
+                Discard::Event { mid_line } => {
+                    self.discard = if line.is_empty() && !mid_line {
+                        Discard::No
+                    } else {
+                        Discard::Event { mid_line: false }
+                    };
+                    continue;
+                }
+            }
+            let status = self.complete_line(line, line_start);
+            return self.finish_call(pos, 0, status);
+        }
+    }
+
+    /// Interprets a complete line that is not being discarded.
+    fn complete_line<'b>(
+        &mut self,
+        line: &'b [u8],
+        line_start: usize,
+    ) -> Result<Step<'b>, DecodeError> {
+        let Some(&first) = line.first() else {
+            self.end_event();
+            return Ok(Step::Field(Field::Dispatch));
+        };
+        if line.len() > self.limits.get_max_line_len() {
+            let err = self.limit_error(Limit::LineLength, line_start);
+            self.discard_event(first == b':', false);
+            return Err(err);
+        }
+        if first == b':' {
+            return Ok(Step::Field(Field::Comment(&line[1..])));
+        }
+        self.in_event = true;
+        self.event_len = self.event_len.saturating_add(line.len());
+        if self.event_len > self.limits.get_max_event_len() {
+            let err = self.limit_error(Limit::EventSize, line_start);
+            self.discard_event(false, false);
+            return Err(err);
+        }
+        let field = parse_line(line);
+        if let Field::Data(_) = field {
+            self.data_lines += 1;
+            if self.data_lines > self.limits.get_max_data_lines() {
+                let err = self.limit_error(Limit::DataLines, line_start);
+                self.discard_event(false, false);
+                return Err(err);
+            }
+        }
+        Ok(Step::Field(field))
+    }
+
+    /// `buf[pos..]` holds no line ending.
+    fn incomplete_line<'b>(&mut self, buf: &'b [u8], pos: usize) -> Decoded<'b> {
+        let len = buf.len();
+        match self.discard {
+            Discard::No => {
+                if len - pos > self.limits.get_max_line_len() {
+                    let err = self.limit_error(Limit::LineLength, pos);
+                    self.discard_event(buf[pos] == b':', true);
+                    return self.finish_call(len, 0, Err(err));
+                }
+                self.finish_call(pos, len - pos, Ok(Step::NeedMore))
+            }
+            Discard::Line { .. } => self.finish_call(len, 0, Ok(Step::NeedMore)),
+            Discard::Event { mid_line } => {
+                self.discard = Discard::Event {
+                    mid_line: mid_line || len > pos,
+                };
+                self.finish_call(len, 0, Ok(Step::NeedMore))
+            }
+        }
+    }
+
+    /// Enters discard mode after a limit error on a line that is a comment
+    /// (`comment`) and is still incomplete (`mid_line`).
+    fn discard_event(&mut self, comment: bool, mid_line: bool) {
+        let then_event = self.in_event || !comment;
+        self.discard = match (mid_line, then_event) {
+            (true, then_event) => Discard::Line { then_event },
+            (false, true) => Discard::Event { mid_line: false },
+            (false, false) => Discard::No,
+        };
+        self.end_event();
+    }
+
+    fn end_event(&mut self) {
+        self.in_event = false;
+        self.event_len = 0;
+        self.data_lines = 0;
+    }
+
+    fn limit_error(&self, limit: Limit, line_start: usize) -> DecodeError {
+        let max = match limit {
+            Limit::LineLength => self.limits.get_max_line_len(),
+            Limit::EventSize => self.limits.get_max_event_len(),
+            Limit::DataLines => self.limits.get_max_data_lines(),
+        };
+        DecodeError::LimitExceeded {
+            limit,
+            max,
+            offset: self.position + line_start as u64,
+        }
+    }
+
+    fn finish_call<'b>(
+        &mut self,
+        consumed: usize,
+        scanned: usize,
+        status: Result<Step<'b>, DecodeError>,
+    ) -> Decoded<'b> {
+        self.position += consumed as u64;
+        self.scanned = scanned;
+        Decoded { consumed, status }
+    }
+
+    /// Ends the stream: applies the spec's end-of-file rule and makes the
+    /// decoder ready for a new stream (a reconnection, say).
+    ///
+    /// `rest` is the input left unconsumed. Per the spec, an incomplete last
+    /// line and an event with no blank line after it are discarded; the
+    /// return value tells whether that happened.
+    ///
+    /// ```
+    /// use ssekit_codec::{Decoder, EndOfStream, Field, Step};
+    ///
+    /// let mut decoder = Decoder::new();
+    /// let step = decoder.decode(b"data: cut off\n");
+    /// assert_eq!(step.status, Ok(Step::Field(Field::Data(b"cut off"))));
+    /// assert_eq!(decoder.finish(&[]), EndOfStream::Truncated);
+    ///
+    /// let step = decoder.decode(b": ping\n");
+    /// assert_eq!(step.status, Ok(Step::Field(Field::Comment(b" ping"))));
+    /// assert_eq!(decoder.finish(&[]), EndOfStream::Clean);
+    /// ```
+    pub fn finish(&mut self, rest: &[u8]) -> EndOfStream {
+        let truncated = self.in_event
+            || matches!(self.discard, Discard::Event { mid_line: true })
+            || matches!(self.discard, Discard::Line { .. })
+            || !rest.is_empty();
+        *self = Decoder::with_limits(self.limits);
+        if truncated {
+            EndOfStream::Truncated
+        } else {
+            EndOfStream::Clean
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `chunks` one after another the way a caller with a growable
+    /// buffer would, and collects every field and error.
+    fn run<'a>(decoder: &mut Decoder, chunks: &[&[u8]]) -> Vec<Result<Field<'static>, Limit>>
+    where
+        'a: 'static,
+    {
+        extern crate std;
+        use std::vec::Vec;
+        let mut buf: Vec<u8> = Vec::new();
+        let mut out = Vec::new();
+        for chunk in chunks {
+            buf.extend_from_slice(chunk);
+            loop {
+                let step = decoder.decode(&buf);
+                let consumed = step.consumed;
+                let status = step
+                    .status
+                    .map(|s| match s {
+                        Step::Field(f) => Some(leak(f)),
+                        Step::NeedMore => None,
+                    })
+                    .map_err(|e| e.limit());
+                buf.drain(..consumed);
+                match status {
+                    Ok(Some(f)) => out.push(Ok(f)),
+                    Ok(None) => break,
+                    Err(l) => out.push(Err(l)),
+                }
+            }
+        }
+        out
+    }
+
+    fn leak(f: Field<'_>) -> Field<'static> {
+        extern crate std;
+        let l = |s: &[u8]| -> &'static [u8] { std::boxed::Box::leak(s.to_vec().into_boxed_slice()) };
+        match f {
+            Field::Data(v) => Field::Data(l(v)),
+            Field::Event(v) => Field::Event(l(v)),
+            Field::Id(v) => Field::Id(l(v)),
+            Field::Retry(n) => Field::Retry(n),
+            Field::Comment(v) => Field::Comment(l(v)),
+            Field::Ignored { name, value } => Field::Ignored {
+                name: l(name),
+                value: l(value),
+            },
+            Field::Dispatch => Field::Dispatch,
+        }
+    }
+
+    extern crate std;
+    use std::vec::Vec;
+
+    #[test]
+    fn cr_then_lf_in_next_chunk_is_one_line_ending() {
+        let mut d = Decoder::new();
+        let out = run(&mut d, &[b"data: a\r", b"\ndata: b\r", b"\r"]);
+        assert_eq!(
+            out,
+            [
+                Ok(Field::Data(b"a")),
+                Ok(Field::Data(b"b")),
+                Ok(Field::Dispatch)
+            ]
+        );
+    }
+
+    #[test]
+    fn lone_cr_ends_a_line_without_waiting() {
+        let mut d = Decoder::new();
+        let step = d.decode(b"data: x\r");
+        assert_eq!(step.status, Ok(Step::Field(Field::Data(b"x"))));
+        assert_eq!(step.consumed, 8);
+    }
+
+    #[test]
+    fn bom_split_across_chunks_is_stripped() {
+        let mut d = Decoder::new();
+        let out = run(&mut d, &[b"\xEF", b"\xBB", b"\xBFdata: x\n\n"]);
+        assert_eq!(out, [Ok(Field::Data(b"x")), Ok(Field::Dispatch)]);
+    }
+
+    #[test]
+    fn second_bom_is_text() {
+        let mut d = Decoder::new();
+        let out = run(&mut d, &[b"\xEF\xBB\xBF\xEF\xBB\xBFdata\n"]);
+        assert_eq!(
+            out,
+            [Ok(Field::Ignored {
+                name: b"\xEF\xBB\xBFdata",
+                value: b""
+            })]
+        );
+    }
+
+    #[test]
+    fn incomplete_line_is_not_rescanned() {
+        let mut d = Decoder::new();
+        let step = d.decode(b"data: abc");
+        assert_eq!((step.consumed, step.status), (0, Ok(Step::NeedMore)));
+        assert_eq!(d.scanned, 9);
+        let step = d.decode(b"data: abcdef\n");
+        assert_eq!(step.status, Ok(Step::Field(Field::Data(b"abcdef"))));
+    }
+
+    #[test]
+    fn overlong_incomplete_line_is_reported_and_dropped() {
+        let mut d = Decoder::with_limits(Limits::default().max_line_len(8));
+        let step = d.decode(b"data: 0123456789");
+        assert_eq!(step.consumed, 16);
+        assert_eq!(step.status.unwrap_err().limit(), Limit::LineLength);
+        let out = run(&mut d, &[b"more\ndata: skipped\n\ndata: ok\n\n"]);
+        assert_eq!(out, [Ok(Field::Data(b"ok")), Ok(Field::Dispatch)]);
+    }
+
+    #[test]
+    fn discard_does_not_mistake_a_split_line_for_a_blank_one() {
+        let mut d = Decoder::with_limits(Limits::default().max_data_lines(1));
+        let out = run(
+            &mut d,
+            &[b"data: 1\ndata: 2\ndata: thr", b"\n", b"\ndata: ok\n\n"],
+        );
+        assert_eq!(
+            out,
+            [
+                Ok(Field::Data(b"1")),
+                Err(Limit::DataLines),
+                Ok(Field::Data(b"ok")),
+                Ok(Field::Dispatch)
+            ]
+        );
+    }
+
+    #[test]
+    fn overlong_comment_between_events_skips_only_itself() {
+        let mut d = Decoder::with_limits(Limits::default().max_line_len(4));
+        let out = run(&mut d, &[b": long comment\ndata\n\n"]);
+        assert_eq!(
+            out,
+            [Err(Limit::LineLength), Ok(Field::Data(b"")), Ok(Field::Dispatch)]
+        );
+    }
+
+    #[test]
+    fn event_size_limit_counts_field_lines() {
+        let mut d = Decoder::with_limits(Limits::default().max_event_len(10));
+        let out = run(&mut d, &[b"data: 1234\n: comments do not count\ndata: 5\n\n"]);
+        assert_eq!(out[0], Ok(Field::Data(b"1234")));
+        assert_eq!(out[1], Ok(Field::Comment(b" comments do not count")));
+        assert_eq!(out[2], Err(Limit::EventSize));
+        assert_eq!(out.len(), 3);
+    }
+
+    #[test]
+    fn error_offset_counts_from_stream_start() {
+        let mut d = Decoder::with_limits(Limits::default().max_line_len(5));
+        let out = d.decode(b"\xEF\xBB\xBFa\n");
+        assert!(out.status.is_ok());
+        let err = d.decode(b"data: 123456\n").status.unwrap_err();
+        assert_eq!(err.offset(), 5);
+    }
+
+    #[test]
+    fn finish_reports_truncation_and_resets() {
+        let mut d = Decoder::new();
+        let _ = d.decode(b"data: x\n");
+        assert_eq!(d.finish(b""), EndOfStream::Truncated);
+        assert!(!d.in_event());
+        assert_eq!(d.position(), 0);
+        assert_eq!(d.finish(b"partial"), EndOfStream::Truncated);
+        assert_eq!(d.finish(b""), EndOfStream::Clean);
+    }
+}

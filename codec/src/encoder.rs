@@ -1,0 +1,1 @@
+//! The encoder (in progress).

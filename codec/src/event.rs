@@ -1,0 +1,199 @@
+//! The owned event: what the spec's "dispatch the event" step produces.
+
+use alloc::borrow::Cow;
+use alloc::string::String;
+use bytes::{Bytes, BytesMut};
+use core::fmt;
+use core::str::Utf8Error;
+use smallvec::SmallVec;
+
+/// The event type used when an event names none.
+pub const DEFAULT_EVENT_TYPE: &str = "message";
+
+/// The lines of an event's data, kept as separate slices of the input.
+pub(crate) type DataLines = SmallVec<[Bytes; 1]>;
+
+/// An owned Server-Sent Event.
+///
+/// When it comes from [`EventDecoder`](crate::EventDecoder), the data lines,
+/// the type and the ID are [`Bytes`] slices of the input buffer: nothing is
+/// copied. Data of several lines is kept as one slice per line and joined with
+/// LF only when [`data`](Event::data) is called.
+///
+/// Text accessors come in two kinds:
+/// - `*_lossy` decode as the spec does, replacing each invalid UTF-8 sequence
+///   with U+FFFD (maximal subpart), and never fail;
+/// - [`data_str`](Event::data_str) validates strictly and returns the
+///   [`Utf8Error`] instead.
+///
+/// The byte accessors always return the raw bytes.
+///
+/// # Example
+///
+/// ```
+/// use bytes::BytesMut;
+/// use ssekit_codec::EventDecoder;
+///
+/// let mut decoder = EventDecoder::new();
+/// let mut buf = BytesMut::from(&b"event: greet\nid: 7\ndata: hello\ndata: world\n\n"[..]);
+/// let event = decoder.decode(&mut buf).unwrap().unwrap();
+/// assert_eq!(event.event_type(), "greet");
+/// assert_eq!(event.id(), "7");
+/// assert_eq!(event.data(), "hello\nworld");
+/// assert_eq!(event.data_lines().len(), 2);
+/// assert_eq!(event.data_lossy(), "hello\nworld");
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Event {
+    pub(crate) event_type: Bytes,
+    pub(crate) data: DataLines,
+    pub(crate) id: Bytes,
+    pub(crate) retry: Option<u64>,
+}
+
+impl Event {
+    /// The event type: the last `event` field's value, or `message`.
+    pub fn event_type(&self) -> &Bytes {
+        &self.event_type
+    }
+
+    /// The event type as text, with U+FFFD for invalid UTF-8.
+    pub fn event_type_lossy(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.event_type)
+    }
+
+    /// The data: its lines joined with LF, without a final LF.
+    ///
+    /// Costs one allocation when the data has more than one line; a
+    /// single-line event returns its slice of the input.
+    pub fn data(&self) -> Bytes {
+        match self.data.as_slice() {
+            [] => Bytes::new(),
+            [one] => one.clone(),
+            lines => {
+                let mut joined = BytesMut::with_capacity(self.data_len());
+                for (i, line) in lines.iter().enumerate() {
+                    if i > 0 {
+                        joined.extend_from_slice(b"\n");
+                    }
+                    joined.extend_from_slice(line);
+                }
+                joined.freeze()
+            }
+        }
+    }
+
+    /// The data's lines, one slice per `data` field, without line endings.
+    pub fn data_lines(&self) -> &[Bytes] {
+        &self.data
+    }
+
+    /// The length in bytes of [`data`](Event::data), without joining it.
+    pub fn data_len(&self) -> usize {
+        let lines: usize = self.data.iter().map(Bytes::len).sum();
+        lines + self.data.len().saturating_sub(1)
+    }
+
+    /// The data as text, with U+FFFD for invalid UTF-8, as a browser's
+    /// `MessageEvent.data` would show it. Borrows when the data is one valid
+    /// line.
+    pub fn data_lossy(&self) -> Cow<'_, str> {
+        match self.data.as_slice() {
+            [] => Cow::Borrowed(""),
+            [one] => String::from_utf8_lossy(one),
+            _ => Cow::Owned(String::from_utf8_lossy(&self.data()).into_owned()),
+        }
+    }
+
+    /// The data as text, failing on invalid UTF-8 instead of replacing it.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use ssekit_codec::EventDecoder;
+    ///
+    /// let mut buf = BytesMut::from(&b"data: \xFF\n\n"[..]);
+    /// let event = EventDecoder::new().decode(&mut buf).unwrap().unwrap();
+    /// assert!(event.data_str().is_err());
+    /// assert_eq!(event.data_lossy(), "\u{FFFD}");
+    /// ```
+    pub fn data_str(&self) -> Result<Cow<'_, str>, Utf8Error> {
+        match self.data.as_slice() {
+            [] => Ok(Cow::Borrowed("")),
+            [one] => core::str::from_utf8(one).map(Cow::Borrowed),
+            _ => {
+                let joined = self.data();
+                core::str::from_utf8(&joined).map(|s| Cow::Owned(String::from(s)))
+            }
+        }
+    }
+
+    /// The last event ID in force when the event was dispatched (empty if
+    /// none was ever set). This is `MessageEvent.lastEventId`: it persists
+    /// from earlier events when this one has no `id` field.
+    pub fn id(&self) -> &Bytes {
+        &self.id
+    }
+
+    /// The ID as text, with U+FFFD for invalid UTF-8.
+    pub fn id_lossy(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.id)
+    }
+
+    /// The reconnection time, in milliseconds, from a valid `retry` field in
+    /// this event's block of lines, if it had one.
+    ///
+    /// A `retry` field changes the stream's reconnection time whether or not
+    /// an event is dispatched; see
+    /// [`EventDecoder::reconnection_time`](crate::EventDecoder::reconnection_time).
+    pub fn retry(&self) -> Option<u64> {
+        self.retry
+    }
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("event_type", &self.event_type_lossy())
+            .field("data", &self.data_lossy())
+            .field("id", &self.id_lossy())
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(lines: &[&'static [u8]]) -> Event {
+        Event {
+            event_type: Bytes::from_static(DEFAULT_EVENT_TYPE.as_bytes()),
+            data: lines.iter().map(|l| Bytes::from_static(l)).collect(),
+            id: Bytes::new(),
+            retry: None,
+        }
+    }
+
+    #[test]
+    fn data_joins_lines_with_lf() {
+        let e = event(&[b"a", b"", b"c"]);
+        assert_eq!(e.data(), "a\n\nc");
+        assert_eq!(e.data_len(), 4);
+        assert_eq!(e.data_str().unwrap(), "a\n\nc");
+    }
+
+    #[test]
+    fn empty_and_single_line_data() {
+        assert_eq!(event(&[]).data(), "");
+        assert_eq!(event(&[]).data_len(), 0);
+        assert_eq!(event(&[b""]).data_len(), 0);
+        assert!(matches!(event(&[b"x"]).data_lossy(), Cow::Borrowed("x")));
+    }
+
+    #[test]
+    fn lossy_replaces_maximal_subparts() {
+        let e = event(&[b"a\xF0\x9F\x98", b"\xFFb"]);
+        assert_eq!(e.data_lossy(), "a\u{FFFD}\n\u{FFFD}b");
+        assert!(e.data_str().is_err());
+    }
+}
