@@ -30,3 +30,8 @@ pub use ssekit_codec::*;
 
 pub use ssekit_adapters as adapters;
 pub use ssekit_codec as codec;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -382,14 +382,36 @@ impl Decoder {
 mod tests {
     use super::*;
 
+    extern crate std;
+    use std::vec::Vec;
+
+    /// A field with its values copied out, so tests can keep it.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Owned {
+        Field(Field<'static>),
+        Bytes(&'static str, Vec<u8>),
+    }
+
+    fn own(f: Field<'_>) -> Owned {
+        match f {
+            Field::Data(v) => Owned::Bytes("data", v.to_vec()),
+            Field::Event(v) => Owned::Bytes("event", v.to_vec()),
+            Field::Id(v) => Owned::Bytes("id", v.to_vec()),
+            Field::Comment(v) => Owned::Bytes("comment", v.to_vec()),
+            Field::Ignored { name, value } => {
+                let mut both = name.to_vec();
+                both.push(b'=');
+                both.extend_from_slice(value);
+                Owned::Bytes("ignored", both)
+            }
+            Field::Retry(n) => Owned::Field(Field::Retry(n)),
+            Field::Dispatch => Owned::Field(Field::Dispatch),
+        }
+    }
+
     /// Feeds `chunks` one after another the way a caller with a growable
     /// buffer would, and collects every field and error.
-    fn run<'a>(decoder: &mut Decoder, chunks: &[&[u8]]) -> Vec<Result<Field<'static>, Limit>>
-    where
-        'a: 'static,
-    {
-        extern crate std;
-        use std::vec::Vec;
+    fn run(decoder: &mut Decoder, chunks: &[&[u8]]) -> Vec<Result<Owned, Limit>> {
         let mut buf: Vec<u8> = Vec::new();
         let mut out = Vec::new();
         for chunk in chunks {
@@ -397,43 +419,25 @@ mod tests {
             loop {
                 let step = decoder.decode(&buf);
                 let consumed = step.consumed;
-                let status = step
-                    .status
-                    .map(|s| match s {
-                        Step::Field(f) => Some(leak(f)),
-                        Step::NeedMore => None,
-                    })
-                    .map_err(|e| e.limit());
+                let status = match step.status {
+                    Ok(Step::Field(f)) => Some(Ok(own(f))),
+                    Ok(Step::NeedMore) => None,
+                    Err(e) => Some(Err(e.limit())),
+                };
                 buf.drain(..consumed);
                 match status {
-                    Ok(Some(f)) => out.push(Ok(f)),
-                    Ok(None) => break,
-                    Err(l) => out.push(Err(l)),
+                    Some(item) => out.push(item),
+                    None => break,
                 }
             }
         }
         out
     }
 
-    fn leak(f: Field<'_>) -> Field<'static> {
-        extern crate std;
-        let l = |s: &[u8]| -> &'static [u8] { std::boxed::Box::leak(s.to_vec().into_boxed_slice()) };
-        match f {
-            Field::Data(v) => Field::Data(l(v)),
-            Field::Event(v) => Field::Event(l(v)),
-            Field::Id(v) => Field::Id(l(v)),
-            Field::Retry(n) => Field::Retry(n),
-            Field::Comment(v) => Field::Comment(l(v)),
-            Field::Ignored { name, value } => Field::Ignored {
-                name: l(name),
-                value: l(value),
-            },
-            Field::Dispatch => Field::Dispatch,
-        }
+    /// The expected transcript entry for a field.
+    fn ok(f: Field<'_>) -> Result<Owned, Limit> {
+        Ok(own(f))
     }
-
-    extern crate std;
-    use std::vec::Vec;
 
     #[test]
     fn cr_then_lf_in_next_chunk_is_one_line_ending() {
@@ -442,9 +446,9 @@ mod tests {
         assert_eq!(
             out,
             [
-                Ok(Field::Data(b"a")),
-                Ok(Field::Data(b"b")),
-                Ok(Field::Dispatch)
+                ok(Field::Data(b"a")),
+                ok(Field::Data(b"b")),
+                ok(Field::Dispatch)
             ]
         );
     }
@@ -461,7 +465,7 @@ mod tests {
     fn bom_split_across_chunks_is_stripped() {
         let mut d = Decoder::new();
         let out = run(&mut d, &[b"\xEF", b"\xBB", b"\xBFdata: x\n\n"]);
-        assert_eq!(out, [Ok(Field::Data(b"x")), Ok(Field::Dispatch)]);
+        assert_eq!(out, [ok(Field::Data(b"x")), ok(Field::Dispatch)]);
     }
 
     #[test]
@@ -470,7 +474,7 @@ mod tests {
         let out = run(&mut d, &[b"\xEF\xBB\xBF\xEF\xBB\xBFdata\n"]);
         assert_eq!(
             out,
-            [Ok(Field::Ignored {
+            [ok(Field::Ignored {
                 name: b"\xEF\xBB\xBFdata",
                 value: b""
             })]
@@ -494,7 +498,7 @@ mod tests {
         assert_eq!(step.consumed, 16);
         assert_eq!(step.status.unwrap_err().limit(), Limit::LineLength);
         let out = run(&mut d, &[b"more\ndata: skipped\n\ndata: ok\n\n"]);
-        assert_eq!(out, [Ok(Field::Data(b"ok")), Ok(Field::Dispatch)]);
+        assert_eq!(out, [ok(Field::Data(b"ok")), ok(Field::Dispatch)]);
     }
 
     #[test]
@@ -507,10 +511,10 @@ mod tests {
         assert_eq!(
             out,
             [
-                Ok(Field::Data(b"1")),
+                ok(Field::Data(b"1")),
                 Err(Limit::DataLines),
-                Ok(Field::Data(b"ok")),
-                Ok(Field::Dispatch)
+                ok(Field::Data(b"ok")),
+                ok(Field::Dispatch)
             ]
         );
     }
@@ -521,16 +525,23 @@ mod tests {
         let out = run(&mut d, &[b": long comment\ndata\n\n"]);
         assert_eq!(
             out,
-            [Err(Limit::LineLength), Ok(Field::Data(b"")), Ok(Field::Dispatch)]
+            [
+                Err(Limit::LineLength),
+                ok(Field::Data(b"")),
+                ok(Field::Dispatch)
+            ]
         );
     }
 
     #[test]
     fn event_size_limit_counts_field_lines() {
         let mut d = Decoder::with_limits(Limits::default().max_event_len(10));
-        let out = run(&mut d, &[b"data: 1234\n: comments do not count\ndata: 5\n\n"]);
-        assert_eq!(out[0], Ok(Field::Data(b"1234")));
-        assert_eq!(out[1], Ok(Field::Comment(b" comments do not count")));
+        let out = run(
+            &mut d,
+            &[b"data: 1234\n: comments do not count\ndata: 5\n\n"],
+        );
+        assert_eq!(out[0], ok(Field::Data(b"1234")));
+        assert_eq!(out[1], ok(Field::Comment(b" comments do not count")));
         assert_eq!(out[2], Err(Limit::EventSize));
         assert_eq!(out.len(), 3);
     }
