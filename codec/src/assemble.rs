@@ -1,7 +1,6 @@
 //! The event layer: the spec's "event stream interpretation" over `bytes`.
 
 use bytes::{Bytes, BytesMut};
-use core::ops::Range;
 
 use crate::decoder::{Decoder, EndOfStream, Step};
 use crate::error::DecodeError;
@@ -45,47 +44,6 @@ impl Source for Bytes {
     }
     fn take(&mut self, n: usize) -> Bytes {
         self.split_to(n)
-    }
-}
-
-/// A field, with its values as ranges of the input instead of borrows, so
-/// the input can be split after the field is read.
-enum Parsed {
-    Data(Range<usize>),
-    Event(Range<usize>),
-    Id(Range<usize>),
-    Retry(u64),
-    Comment(Range<usize>),
-    Dispatch,
-    Ignored,
-    NeedMore,
-}
-
-/// How many data lines are held as ranges before they are turned into
-/// `Bytes`; bounds the stack space of one call.
-const PENDING_LINES: usize = 8;
-
-/// Field values read in the current call, as ranges of the input, not yet
-/// split off from it.
-struct Pending {
-    /// Input bytes read so far in this call.
-    consumed: usize,
-    data: [Range<usize>; PENDING_LINES],
-    data_len: usize,
-    event_type: Option<Range<usize>>,
-    id: Option<Range<usize>>,
-}
-
-impl Pending {
-    const fn new() -> Pending {
-        const EMPTY: Range<usize> = 0..0;
-        Pending {
-            consumed: 0,
-            data: [EMPTY; PENDING_LINES],
-            data_len: 0,
-            event_type: None,
-            id: None,
-        }
     }
 }
 
@@ -154,6 +112,14 @@ enum Want {
 #[derive(Debug, Clone)]
 pub struct EventDecoder {
     fields: Decoder,
+    /// Complete lines taken from the input and not yet interpreted, from
+    /// `ready_at` on. Taking every complete line at once costs one split of
+    /// the input per batch rather than one per event.
+    ready: Bytes,
+    ready_at: usize,
+    /// How many bytes at the front of the input are known to hold no line
+    /// ending, so that an incomplete line is searched only once.
+    tail_scanned: usize,
     data: DataLines,
     event_type: Option<Bytes>,
     retry: Option<u64>,
@@ -190,6 +156,9 @@ impl EventDecoder {
     pub fn with_limits(limits: Limits) -> EventDecoder {
         EventDecoder {
             fields: Decoder::with_limits(limits),
+            ready: Bytes::new(),
+            ready_at: 0,
+            tail_scanned: 0,
             data: DataLines::new(),
             event_type: None,
             retry: None,
@@ -336,77 +305,58 @@ impl EventDecoder {
     pub fn finish(&mut self, src: &mut BytesMut) -> EndOfStream {
         let end = self.fields.finish(src);
         src.clear();
+        self.ready = Bytes::new();
+        self.ready_at = 0;
+        self.tail_scanned = 0;
         self.drop_event();
         end
     }
 
     /// The shared decoding loop over any [`Source`].
     fn run<S: Source>(&mut self, src: &mut S, want: Want) -> Result<Option<Item>, DecodeError> {
-        let mut pending = Pending::new();
         loop {
-            let parsed = {
-                let buf = src.bytes();
-                let input = &buf[pending.consumed..];
-                let step = self.fields.decode(input);
-                let start = pending.consumed;
-                pending.consumed += step.consumed;
-                let range = |v: &[u8]| {
-                    let from = v.as_ptr() as usize - input.as_ptr() as usize + start;
-                    from..from + v.len()
-                };
-                match step.status {
-                    Err(err) => {
-                        drop(src.take(pending.consumed));
-                        self.drop_event();
-                        return Err(err);
-                    }
-                    Ok(Step::NeedMore) => Parsed::NeedMore,
-                    Ok(Step::Field(field)) => match field {
-                        Field::Data(v) => Parsed::Data(range(v)),
-                        Field::Event(v) => Parsed::Event(range(v)),
-                        Field::Id(v) => Parsed::Id(range(v)),
-                        Field::Retry(ms) => Parsed::Retry(ms),
-                        Field::Comment(v) => Parsed::Comment(range(v)),
-                        Field::Dispatch => Parsed::Dispatch,
-                        Field::Ignored { .. } => Parsed::Ignored,
-                    },
+            if self.ready_at == self.ready.len() && !self.refill(src)? {
+                return Ok(None);
+            }
+            let step = self.fields.decode(&self.ready[self.ready_at..]);
+            let base = self.ready_at;
+            self.ready_at += step.consumed;
+            let field = match step.status {
+                Ok(Step::Field(field)) => field,
+                Ok(Step::NeedMore) => continue,
+                Err(err) => {
+                    self.drop_event();
+                    return Err(err);
                 }
             };
-            match parsed {
-                Parsed::NeedMore => {
-                    self.flush(src, &mut pending);
-                    return Ok(None);
+            // The field borrows `self.ready`; turn its value into a range.
+            let start = self.ready.as_ptr() as usize;
+            let range = |v: &[u8]| {
+                let from = v.as_ptr() as usize - start;
+                debug_assert!(from >= base);
+                from..from + v.len()
+            };
+            match field {
+                Field::Data(v) => {
+                    let line = self.ready.slice(range(v));
+                    self.data.push(line);
                 }
-                Parsed::Data(range) => {
-                    if pending.data_len == PENDING_LINES {
-                        // The ranges are full: split the input, this line
-                        // included, and keep the line as a slice of it.
-                        let chunk = self.flush(src, &mut pending);
-                        self.data.push(chunk.slice(range));
-                    } else {
-                        pending.data[pending.data_len] = range;
-                        pending.data_len += 1;
-                    }
-                }
-                Parsed::Event(range) => pending.event_type = Some(range),
-                Parsed::Id(range) => pending.id = Some(range),
-                Parsed::Ignored => {}
-                Parsed::Retry(ms) => {
+                Field::Event(v) => self.event_type = Some(self.ready.slice(range(v))),
+                Field::Id(v) => self.id_buffer = self.ready.slice(range(v)),
+                Field::Retry(ms) => {
                     self.reconnection_time = Some(ms);
                     self.retry = Some(ms);
                     if want == Want::Items {
-                        self.flush(src, &mut pending);
                         return Ok(Some(Item::Retry(ms)));
                     }
                 }
-                Parsed::Comment(range) => {
+                Field::Comment(v) => {
                     if want == Want::Items {
-                        let chunk = self.flush(src, &mut pending);
-                        return Ok(Some(Item::Comment(chunk.slice(range))));
+                        return Ok(Some(Item::Comment(self.ready.slice(range(v)))));
                     }
                 }
-                Parsed::Dispatch => {
-                    self.flush(src, &mut pending);
+                Field::Ignored { .. } => {}
+                Field::Dispatch => {
                     if let Some(event) = self.dispatch() {
                         return Ok(Some(Item::Event(event)));
                     }
@@ -415,25 +365,34 @@ impl EventDecoder {
         }
     }
 
-    /// Splits the bytes read so far off `src` and turns the pending ranges
-    /// into slices of them. Returns the split-off bytes.
-    fn flush<S: Source>(&mut self, src: &mut S, pending: &mut Pending) -> Bytes {
-        if pending.consumed == 0 {
-            return Bytes::new();
+    /// Moves every complete line at the front of `src` into `self.ready`.
+    /// Returns `false` when `src` holds no complete line; the field layer has
+    /// then checked the incomplete line against the limits.
+    fn refill<S: Source>(&mut self, src: &mut S) -> Result<bool, DecodeError> {
+        self.ready = Bytes::new();
+        self.ready_at = 0;
+        let bytes = src.bytes();
+        let from = self.tail_scanned.min(bytes.len());
+        if let Some(last) = memchr::memrchr2(b'\n', b'\r', &bytes[from..]) {
+            self.ready = src.take(from + last + 1);
+            self.tail_scanned = 0;
+            return Ok(true);
         }
-        let chunk = src.take(pending.consumed);
-        for range in &pending.data[..pending.data_len] {
-            self.data.push(chunk.slice(range.clone()));
+        self.tail_scanned = bytes.len();
+        let step = self.fields.decode(bytes);
+        let consumed = step.consumed;
+        let status = step.status.map(|_| ());
+        if consumed > 0 {
+            drop(src.take(consumed));
+            self.tail_scanned -= consumed;
         }
-        if let Some(range) = pending.event_type.take() {
-            self.event_type = Some(chunk.slice(range));
+        match status {
+            Ok(()) => Ok(false),
+            Err(err) => {
+                self.drop_event();
+                Err(err)
+            }
         }
-        if let Some(range) = pending.id.take() {
-            self.id_buffer = chunk.slice(range);
-        }
-        pending.consumed = 0;
-        pending.data_len = 0;
-        chunk
     }
 
     /// The spec's "dispatch the event" steps, at a blank line.

@@ -197,7 +197,13 @@ impl Decoder {
                 pos = BOM.len();
             }
         }
-        let mut resume = self.scanned;
+        // A caller that breaks the contract (passes fewer bytes than were
+        // left unconsumed) gets a full search instead of a panic.
+        let mut resume = if self.scanned <= buf.len() {
+            self.scanned
+        } else {
+            0
+        };
         loop {
             if self.skip_lf {
                 match buf.get(pos) {
