@@ -47,6 +47,15 @@ impl Source for Bytes {
     }
 }
 
+/// What the decoding loop stopped at. The event itself is built by the
+/// caller, straight into its return value.
+enum Found {
+    Event,
+    Comment(Bytes),
+    Retry(u64),
+    NeedMore,
+}
+
 /// Which items the caller wants back.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Want {
@@ -124,6 +133,8 @@ pub struct EventDecoder {
     event_type: Option<Bytes>,
     retry: Option<u64>,
     id_buffer: Bytes,
+    /// An `id` field set `id_buffer` since the last blank line.
+    id_changed: bool,
     last_event_id: Bytes,
     reconnection_time: Option<u64>,
 }
@@ -163,6 +174,7 @@ impl EventDecoder {
             event_type: None,
             retry: None,
             id_buffer: Bytes::new(),
+            id_changed: false,
             last_event_id: Bytes::new(),
             reconnection_time: None,
         }
@@ -197,6 +209,7 @@ impl EventDecoder {
     /// ```
     pub fn set_last_event_id(&mut self, id: Bytes) {
         self.id_buffer = id.clone();
+        self.id_changed = false;
         self.last_event_id = id;
     }
 
@@ -218,7 +231,7 @@ impl EventDecoder {
     /// [the type's docs](EventDecoder#errors-and-recovery).
     pub fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Event>, DecodeError> {
         match self.run(src, Want::Events)? {
-            Some(Item::Event(event)) => Ok(Some(event)),
+            Found::Event => Ok(Some(self.take_event())),
             _ => Ok(None),
         }
     }
@@ -244,7 +257,8 @@ impl EventDecoder {
     ///
     /// As for [`decode`](EventDecoder::decode).
     pub fn decode_item(&mut self, src: &mut BytesMut) -> Result<Option<Item>, DecodeError> {
-        self.run(src, Want::Items)
+        let found = self.run(src, Want::Items)?;
+        Ok(self.item(found))
     }
 
     /// Like [`decode`](EventDecoder::decode), but takes from a [`Bytes`]
@@ -268,7 +282,7 @@ impl EventDecoder {
     /// As for [`decode`](EventDecoder::decode).
     pub fn decode_bytes(&mut self, src: &mut Bytes) -> Result<Option<Event>, DecodeError> {
         match self.run(src, Want::Events)? {
-            Some(Item::Event(event)) => Ok(Some(event)),
+            Found::Event => Ok(Some(self.take_event())),
             _ => Ok(None),
         }
     }
@@ -280,7 +294,8 @@ impl EventDecoder {
     ///
     /// As for [`decode`](EventDecoder::decode).
     pub fn decode_item_bytes(&mut self, src: &mut Bytes) -> Result<Option<Item>, DecodeError> {
-        self.run(src, Want::Items)
+        let found = self.run(src, Want::Items)?;
+        Ok(self.item(found))
     }
 
     /// Ends the stream: drops the event in progress and the unconsumed input
@@ -313,10 +328,11 @@ impl EventDecoder {
     }
 
     /// The shared decoding loop over any [`Source`].
-    fn run<S: Source>(&mut self, src: &mut S, want: Want) -> Result<Option<Item>, DecodeError> {
+    #[inline]
+    fn run<S: Source>(&mut self, src: &mut S, want: Want) -> Result<Found, DecodeError> {
         loop {
             if self.ready_at == self.ready.len() && !self.refill(src)? {
-                return Ok(None);
+                return Ok(Found::NeedMore);
             }
             let step = self.fields.decode(&self.ready[self.ready_at..]);
             let base = self.ready_at;
@@ -342,23 +358,26 @@ impl EventDecoder {
                     self.data.push(line);
                 }
                 Field::Event(v) => self.event_type = Some(self.ready.slice(range(v))),
-                Field::Id(v) => self.id_buffer = self.ready.slice(range(v)),
+                Field::Id(v) => {
+                    self.id_buffer = self.ready.slice(range(v));
+                    self.id_changed = true;
+                }
                 Field::Retry(ms) => {
                     self.reconnection_time = Some(ms);
                     self.retry = Some(ms);
                     if want == Want::Items {
-                        return Ok(Some(Item::Retry(ms)));
+                        return Ok(Found::Retry(ms));
                     }
                 }
                 Field::Comment(v) => {
                     if want == Want::Items {
-                        return Ok(Some(Item::Comment(self.ready.slice(range(v)))));
+                        return Ok(Found::Comment(self.ready.slice(range(v))));
                     }
                 }
                 Field::Ignored { .. } => {}
                 Field::Dispatch => {
-                    if let Some(event) = self.dispatch() {
-                        return Ok(Some(Item::Event(event)));
+                    if self.dispatch() {
+                        return Ok(Found::Event);
                     }
                 }
             }
@@ -395,24 +414,53 @@ impl EventDecoder {
         }
     }
 
-    /// The spec's "dispatch the event" steps, at a blank line.
-    fn dispatch(&mut self) -> Option<Event> {
-        self.last_event_id = self.id_buffer.clone();
-        let event_type = self.event_type.take();
-        let retry = self.retry.take();
-        if self.data.is_empty() {
-            return None;
+    /// The spec's "dispatch the event" steps, at a blank line. Returns
+    /// whether there is an event to dispatch; [`take_event`] then builds it.
+    ///
+    /// [`take_event`]: EventDecoder::take_event
+    #[inline]
+    fn dispatch(&mut self) -> bool {
+        if self.id_changed {
+            self.last_event_id = self.id_buffer.clone();
+            self.id_changed = false;
         }
-        let event_type = match event_type {
+        if self.data.is_empty() {
+            self.event_type = None;
+            self.retry = None;
+            return false;
+        }
+        true
+    }
+
+    /// Builds the event that [`dispatch`](EventDecoder::dispatch) found,
+    /// resetting the data and event type buffers.
+    #[inline]
+    fn take_event(&mut self) -> Event {
+        let event_type = match self.event_type.take() {
             Some(t) if !t.is_empty() => t,
             _ => Bytes::from_static(DEFAULT_EVENT_TYPE.as_bytes()),
         };
-        Some(Event {
+        let id = if self.last_event_id.is_empty() {
+            Bytes::new()
+        } else {
+            self.last_event_id.clone()
+        };
+        Event {
             event_type,
             data: core::mem::take(&mut self.data),
-            id: self.last_event_id.clone(),
-            retry,
-        })
+            id,
+            retry: self.retry.take(),
+        }
+    }
+
+    /// Turns what the loop found into an [`Item`].
+    fn item(&mut self, found: Found) -> Option<Item> {
+        match found {
+            Found::Event => Some(Item::Event(self.take_event())),
+            Found::Comment(text) => Some(Item::Comment(text)),
+            Found::Retry(ms) => Some(Item::Retry(ms)),
+            Found::NeedMore => None,
+        }
     }
 
     /// Forgets the event in progress, including any `id` it set.
@@ -420,6 +468,9 @@ impl EventDecoder {
         self.data.clear();
         self.event_type = None;
         self.retry = None;
-        self.id_buffer = self.last_event_id.clone();
+        if self.id_changed {
+            self.id_buffer = self.last_event_id.clone();
+            self.id_changed = false;
+        }
     }
 }

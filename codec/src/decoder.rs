@@ -6,6 +6,16 @@ use crate::limits::Limits;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// The index of the first CR or LF in `buf` at or after `from`.
+#[inline]
+fn find_line_end(buf: &[u8], from: usize) -> Option<usize> {
+    // A blank line (the end of every event) is found without a search.
+    match buf.get(from)? {
+        b'\n' | b'\r' => Some(from),
+        _ => memchr::memchr2(b'\n', b'\r', &buf[from + 1..]).map(|i| from + 1 + i),
+    }
+}
+
 /// What one call to [`Decoder::decode`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Step<'b> {
@@ -218,10 +228,9 @@ impl Decoder {
             }
             let from = pos.max(resume);
             resume = 0;
-            let Some(found) = memchr::memchr2(b'\n', b'\r', &buf[from..]) else {
+            let Some(end) = find_line_end(buf, from) else {
                 return self.incomplete_line(buf, pos);
             };
-            let end = from + found;
             let line = &buf[pos..end];
             let line_start = pos;
             self.skip_lf = buf[end] == b'\r';
@@ -371,10 +380,9 @@ impl Decoder {
     /// assert_eq!(decoder.finish(&[]), EndOfStream::Clean);
     /// ```
     pub fn finish(&mut self, rest: &[u8]) -> EndOfStream {
-        let truncated = self.in_event
-            || matches!(self.discard, Discard::Event { mid_line: true })
-            || matches!(self.discard, Discard::Line { .. })
-            || !rest.is_empty();
+        // Skipping input after a limit error means the stream ended inside
+        // the dropped event (or inside the over-long line).
+        let truncated = self.in_event || self.is_discarding() || !rest.is_empty();
         *self = Decoder::with_limits(self.limits);
         if truncated {
             EndOfStream::Truncated

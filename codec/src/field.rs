@@ -77,16 +77,13 @@ pub fn parse_retry(value: &[u8]) -> Option<u64> {
 /// Interprets one complete line (without its line ending) that is not blank.
 pub(crate) fn parse_line(line: &[u8]) -> Field<'_> {
     debug_assert!(!line.is_empty());
+    // Most lines are `data:`; recognising it needs no search for the colon.
+    if let Some(value) = line.strip_prefix(b"data:") {
+        return Field::Data(strip_one_space(value));
+    }
     let (name, value) = match memchr::memchr(b':', line) {
         Some(0) => return Field::Comment(&line[1..]),
-        Some(colon) => {
-            let value = &line[colon + 1..];
-            let value = match value.first() {
-                Some(b' ') => &value[1..],
-                _ => value,
-            };
-            (&line[..colon], value)
-        }
+        Some(colon) => (&line[..colon], strip_one_space(&line[colon + 1..])),
         None => (line, &line[line.len()..]),
     };
     match name {
@@ -98,6 +95,15 @@ pub(crate) fn parse_line(line: &[u8]) -> Field<'_> {
             None => Field::Ignored { name, value },
         },
         _ => Field::Ignored { name, value },
+    }
+}
+
+/// Removes the one space the spec allows after the colon.
+#[inline]
+fn strip_one_space(value: &[u8]) -> &[u8] {
+    match value {
+        [b' ', rest @ ..] => rest,
+        _ => value,
     }
 }
 
