@@ -196,7 +196,23 @@ impl Decoder {
     /// Returns [`Step::Field`] for the first complete line,
     /// [`Step::NeedMore`] when no complete line is left, or an error when a
     /// [`Limits`] bound is exceeded. Never panics.
+    #[inline]
     pub fn decode<'b>(&mut self, buf: &'b [u8]) -> Decoded<'b> {
+        // The common case: mid-stream, nothing carried over from the last
+        // call, and a complete line at the front.
+        if self.bom_checked && !self.skip_lf && self.scanned == 0 && self.discard == Discard::No {
+            if let Some(end) = find_line_end(buf, 0) {
+                let next = self.after_line_end(buf, end);
+                let status = self.complete_line(&buf[..end], 0);
+                return self.finish_call(next, 0, status);
+            }
+        }
+        self.decode_general(buf)
+    }
+
+    /// [`decode`](Decoder::decode) in every state.
+    #[inline(never)]
+    fn decode_general<'b>(&mut self, buf: &'b [u8]) -> Decoded<'b> {
         let mut pos = 0;
         if !self.bom_checked {
             if buf.len() < BOM.len() && BOM.starts_with(buf) {
@@ -233,8 +249,7 @@ impl Decoder {
             };
             let line = &buf[pos..end];
             let line_start = pos;
-            self.skip_lf = buf[end] == b'\r';
-            pos = end + 1;
+            pos = self.after_line_end(buf, end);
             match self.discard {
                 Discard::No => {}
                 Discard::Line { then_event } => {
@@ -259,7 +274,23 @@ impl Decoder {
         }
     }
 
+    /// The index just past the line ending at `buf[end]`. A CR followed by
+    /// LF is one line ending; a CR at the very end of the input may have its
+    /// LF in the next call, which is then skipped.
+    #[inline]
+    fn after_line_end(&mut self, buf: &[u8], end: usize) -> usize {
+        if buf[end] == b'\r' {
+            match buf.get(end + 1) {
+                Some(b'\n') => return end + 2,
+                Some(_) => {}
+                None => self.skip_lf = true,
+            }
+        }
+        end + 1
+    }
+
     /// Interprets a complete line that is not being discarded.
+    #[inline]
     fn complete_line<'b>(
         &mut self,
         line: &'b [u8],

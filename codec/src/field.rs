@@ -75,6 +75,7 @@ pub fn parse_retry(value: &[u8]) -> Option<u64> {
 }
 
 /// Interprets one complete line (without its line ending) that is not blank.
+#[inline]
 pub(crate) fn parse_line(line: &[u8]) -> Field<'_> {
     debug_assert!(!line.is_empty());
     // Most lines are `data:`; recognising it needs no search for the colon.
