@@ -4,6 +4,8 @@ use bytes::{Bytes, BytesMut};
 
 use crate::decoder::{Decoder, EndOfStream, Step};
 use crate::error::DecodeError;
+use alloc::vec::Vec;
+
 use crate::event::{DataLines, Event, DEFAULT_EVENT_TYPE};
 use crate::field::Field;
 use crate::limits::Limits;
@@ -114,10 +116,11 @@ enum Want {
 /// # Allocation
 ///
 /// Decoding allocates nothing per event in steady state, except that an event
-/// with more than one data line keeps its line slices in a `Vec` (one
-/// allocation). Taking bytes from a [`BytesMut`] may make it allocate once to
-/// share its storage, and whenever it must grow while earlier events still
-/// hold slices of it.
+/// with more than one data line keeps its line slices in one exactly sized
+/// heap array (one allocation per such event). Taking bytes from a
+/// [`BytesMut`] makes it allocate once to share its storage, and again
+/// whenever it must grow while slices of it are still held: by events the
+/// caller keeps, or by the last event ID, which is a slice of the input too.
 #[derive(Debug, Clone)]
 pub struct EventDecoder {
     fields: Decoder,
@@ -129,7 +132,9 @@ pub struct EventDecoder {
     /// How many bytes at the front of the input are known to hold no line
     /// ending, so that an incomplete line is searched only once.
     tail_scanned: usize,
-    data: DataLines,
+    /// The data buffer: one slice per `data` line. Its storage is reused
+    /// from event to event.
+    data: Vec<Bytes>,
     event_type: Option<Bytes>,
     retry: Option<u64>,
     id_buffer: Bytes,
@@ -170,7 +175,7 @@ impl EventDecoder {
             ready: Bytes::new(),
             ready_at: 0,
             tail_scanned: 0,
-            data: DataLines::new(),
+            data: Vec::new(),
             event_type: None,
             retry: None,
             id_buffer: Bytes::new(),
@@ -447,9 +452,22 @@ impl EventDecoder {
         };
         Event {
             event_type,
-            data: core::mem::take(&mut self.data),
+            data: self.take_data(),
             id,
             retry: self.retry.take(),
+        }
+    }
+
+    /// Moves the data lines into an event's storage: inline for one line,
+    /// one exactly sized allocation for more.
+    #[inline]
+    fn take_data(&mut self) -> DataLines {
+        if self.data.len() == 1 {
+            let mut one = DataLines::new();
+            one.extend(self.data.pop());
+            one
+        } else {
+            self.data.drain(..).collect()
         }
     }
 

@@ -1,0 +1,394 @@
+//! Helpers shared by the decoder test binaries.
+//!
+//! Every binary compiles this module and uses only part of it.
+#![allow(dead_code)]
+
+use core::fmt::Write as _;
+
+use bytes::BytesMut;
+use ssekit::{DecodeError, Decoder, EndOfStream, Event, EventDecoder, Field, Item, Limits, Step};
+
+/// A dispatched event as a test sees it: lossy text for comparisons with the
+/// conformance vectors, and the raw bytes for exact comparisons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Ev {
+    pub(crate) event_type: String,
+    pub(crate) data: String,
+    pub(crate) id: String,
+    pub(crate) raw_type: Vec<u8>,
+    pub(crate) raw_data: Vec<u8>,
+    pub(crate) raw_id: Vec<u8>,
+    pub(crate) data_lines: usize,
+}
+
+impl Ev {
+    pub(crate) fn from_event(event: &Event) -> Ev {
+        Ev {
+            event_type: event.event_type_lossy().into_owned(),
+            data: event.data_lossy().into_owned(),
+            id: event.id_lossy().into_owned(),
+            raw_type: event.event_type().to_vec(),
+            raw_data: event.data().to_vec(),
+            raw_id: event.id().to_vec(),
+            data_lines: event.data_lines().len(),
+        }
+    }
+
+    /// An event from raw bytes, as a reference decoder in a test builds it.
+    pub(crate) fn from_raw(event_type: &[u8], data: &[u8], id: &[u8], data_lines: usize) -> Ev {
+        Ev {
+            event_type: lossy(event_type),
+            data: lossy(data),
+            id: lossy(id),
+            raw_type: event_type.to_vec(),
+            raw_data: data.to_vec(),
+            raw_id: id.to_vec(),
+            data_lines,
+        }
+    }
+
+    /// The `{type, data, id}` triple the conformance vectors describe.
+    pub(crate) fn text(&self) -> (&str, &str, &str) {
+        (&self.event_type, &self.data, &self.id)
+    }
+}
+
+/// One thing reported while decoding, in stream order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Rec {
+    Event(Ev),
+    Retry(u64),
+    Comment(Vec<u8>),
+    Error(DecodeError),
+}
+
+/// Everything one decoding run reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Transcript {
+    pub(crate) items: Vec<Rec>,
+    pub(crate) end: EndOfStream,
+    /// The last event ID held by the decoder after `finish`.
+    pub(crate) last_event_id: Vec<u8>,
+    /// The reconnection time held by the decoder after `finish`.
+    pub(crate) reconnection_time: Option<u64>,
+}
+
+impl Transcript {
+    pub(crate) fn events(&self) -> Vec<&Ev> {
+        self.items
+            .iter()
+            .filter_map(|r| match r {
+                Rec::Event(e) => Some(e),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub(crate) fn data(&self) -> Vec<&str> {
+        self.events().iter().map(|e| e.data.as_str()).collect()
+    }
+
+    pub(crate) fn retries(&self) -> Vec<u64> {
+        self.items
+            .iter()
+            .filter_map(|r| match r {
+                Rec::Retry(ms) => Some(*ms),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub(crate) fn comments(&self) -> Vec<String> {
+        self.items
+            .iter()
+            .filter_map(|r| match r {
+                Rec::Comment(c) => Some(lossy(c)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub(crate) fn errors(&self) -> Vec<DecodeError> {
+        self.items
+            .iter()
+            .filter_map(|r| match r {
+                Rec::Error(e) => Some(*e),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Measurements taken while decoding.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct BufferStats {
+    /// Largest number of bytes left in the buffer after any call, minus the
+    /// size of the chunk appended just before it.
+    pub(crate) max_over_chunk: usize,
+    /// Largest number of bytes left in the buffer when the decoder asked for
+    /// more input (the incomplete line it keeps).
+    pub(crate) max_idle: usize,
+}
+
+pub(crate) fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Decodes `chunks`, appended one by one to a `BytesMut`, with
+/// `EventDecoder::decode_item`, then `finish`. Errors are recorded and
+/// decoding goes on.
+pub(crate) fn decode_chunks<'a, I>(limits: Limits, chunks: I) -> (Transcript, BufferStats)
+where
+    I: IntoIterator<Item = &'a [u8]>,
+{
+    let mut decoder = EventDecoder::with_limits(limits);
+    let mut buf = BytesMut::new();
+    let mut items = Vec::new();
+    let mut stats = BufferStats::default();
+    for chunk in chunks {
+        buf.extend_from_slice(chunk);
+        loop {
+            let result = decoder.decode_item(&mut buf);
+            stats.max_over_chunk = stats
+                .max_over_chunk
+                .max(buf.len().saturating_sub(chunk.len()));
+            match result {
+                Ok(Some(Item::Event(event))) => items.push(Rec::Event(Ev::from_event(&event))),
+                Ok(Some(Item::Comment(text))) => items.push(Rec::Comment(text.to_vec())),
+                Ok(Some(Item::Retry(ms))) => items.push(Rec::Retry(ms)),
+                Ok(Some(other)) => panic!("unexpected item {other:?}"),
+                Ok(None) => {
+                    stats.max_idle = stats.max_idle.max(buf.len());
+                    break;
+                }
+                Err(err) => items.push(Rec::Error(err)),
+            }
+        }
+    }
+    let end = decoder.finish(&mut buf);
+    assert!(buf.is_empty(), "finish must empty the buffer");
+    let transcript = Transcript {
+        items,
+        end,
+        last_event_id: decoder.last_event_id().to_vec(),
+        reconnection_time: decoder.reconnection_time(),
+    };
+    (transcript, stats)
+}
+
+/// Decodes `input` cut at the given split points (ascending offsets).
+pub(crate) fn decode_split(limits: Limits, input: &[u8], splits: &[usize]) -> Transcript {
+    decode_chunks(limits, chunks_at(input, splits)).0
+}
+
+/// Decodes `input` in one piece with the default limits.
+pub(crate) fn decode(input: &[u8]) -> Transcript {
+    decode_chunks(Limits::default(), [input]).0
+}
+
+/// Cuts `input` at ascending `splits` (clamped to the input).
+pub(crate) fn chunks_at<'a>(input: &'a [u8], splits: &[usize]) -> Vec<&'a [u8]> {
+    let mut out = Vec::with_capacity(splits.len() + 1);
+    let mut from = 0;
+    for &at in splits {
+        let at = at.clamp(from, input.len());
+        out.push(&input[from..at]);
+        from = at;
+    }
+    out.push(&input[from..]);
+    out
+}
+
+/// Split points that cut `input` into pieces of `size` bytes.
+pub(crate) fn fixed_splits(len: usize, size: usize) -> Vec<usize> {
+    (1..).map(|i| i * size).take_while(|&at| at < len).collect()
+}
+
+/// Decodes `input` whole, at every single split point, and in 1-byte
+/// chunks, asserting that every run gives the same transcript; returns it.
+/// The workhorse of the rule tests.
+pub(crate) fn decode_all_splits(input: &[u8]) -> Transcript {
+    decode_all_splits_with(Limits::default(), input)
+}
+
+/// [`decode_all_splits`] with the given limits.
+pub(crate) fn decode_all_splits_with(limits: Limits, input: &[u8]) -> Transcript {
+    let whole = decode_chunks(limits, [input]).0;
+    let check = |what: String, splits: &[usize]| {
+        let got = decode_split(limits, input, splits);
+        assert!(
+            got == whole,
+            "input {:?} split {what} decodes differently:\n{}",
+            lossy(input),
+            diff_transcripts(&whole, &got)
+        );
+    };
+    for at in 0..=input.len() {
+        check(format!("at {at}"), &[at]);
+    }
+    check("into 1-byte chunks".into(), &fixed_splits(input.len(), 1));
+    whole
+}
+
+/// A human-readable difference between two transcripts ("" if equal).
+pub(crate) fn diff_transcripts(expected: &Transcript, actual: &Transcript) -> String {
+    let mut out = String::new();
+    let n = expected.items.len().max(actual.items.len());
+    for i in 0..n {
+        let (e, a) = (expected.items.get(i), actual.items.get(i));
+        if e != a {
+            let _ = writeln!(
+                out,
+                "  item {i}: expected {}\n  item {i}:   actual {}",
+                short(&format!("{e:?}")),
+                short(&format!("{a:?}"))
+            );
+            break;
+        }
+    }
+    if expected.items.len() != actual.items.len() {
+        let _ = writeln!(
+            out,
+            "  expected {} items, got {}",
+            expected.items.len(),
+            actual.items.len()
+        );
+    }
+    for (what, e, a) in [
+        (
+            "end",
+            format!("{:?}", expected.end),
+            format!("{:?}", actual.end),
+        ),
+        (
+            "last_event_id",
+            format!("{:?}", lossy(&expected.last_event_id)),
+            format!("{:?}", lossy(&actual.last_event_id)),
+        ),
+        (
+            "reconnection_time",
+            format!("{:?}", expected.reconnection_time),
+            format!("{:?}", actual.reconnection_time),
+        ),
+    ] {
+        if e != a {
+            let _ = writeln!(out, "  {what}: expected {e}, got {a}");
+        }
+    }
+    out
+}
+
+/// Shortens a long debug string for failure messages.
+pub(crate) fn short(s: &str) -> String {
+    const MAX: usize = 300;
+    if s.chars().count() <= MAX {
+        return s.to_owned();
+    }
+    let head: String = s.chars().take(MAX).collect();
+    format!("{head}... ({} chars)", s.chars().count())
+}
+
+/// A tiny deterministic generator (xorshift64*), so that the "random"
+/// chunkings are the same on every run.
+#[derive(Debug, Clone)]
+pub(crate) struct XorShift(u64);
+
+impl XorShift {
+    pub(crate) fn new(seed: u64) -> XorShift {
+        XorShift(seed.max(1))
+    }
+
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// Random split points for `len` bytes, with chunks of 1 to `max_chunk` bytes.
+    pub(crate) fn splits(&mut self, len: usize, max_chunk: usize) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        loop {
+            at += 1 + self.below(max_chunk.max(1));
+            if at >= len {
+                return out;
+            }
+            out.push(at);
+        }
+    }
+}
+
+/// A field-layer record with owned bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OwnedField {
+    Data(Vec<u8>),
+    Event(Vec<u8>),
+    Id(Vec<u8>),
+    Retry(u64),
+    Comment(Vec<u8>),
+    Ignored { name: Vec<u8>, value: Vec<u8> },
+    Dispatch,
+    Error(DecodeError),
+}
+
+impl OwnedField {
+    pub(crate) fn from_field(field: Field<'_>) -> OwnedField {
+        match field {
+            Field::Data(v) => OwnedField::Data(v.to_vec()),
+            Field::Event(v) => OwnedField::Event(v.to_vec()),
+            Field::Id(v) => OwnedField::Id(v.to_vec()),
+            Field::Retry(ms) => OwnedField::Retry(ms),
+            Field::Comment(v) => OwnedField::Comment(v.to_vec()),
+            Field::Ignored { name, value } => OwnedField::Ignored {
+                name: name.to_vec(),
+                value: value.to_vec(),
+            },
+            Field::Dispatch => OwnedField::Dispatch,
+            other => panic!("unexpected field {other:?}"),
+        }
+    }
+}
+
+/// Runs the field layer over `chunks`, with a `Vec` buffer the way a caller
+/// without `bytes` would, and returns every field and error, and how the
+/// stream ended.
+pub(crate) fn fields_chunked<'a, I>(limits: Limits, chunks: I) -> (Vec<OwnedField>, EndOfStream)
+where
+    I: IntoIterator<Item = &'a [u8]>,
+{
+    let mut decoder = Decoder::with_limits(limits);
+    let mut buf: Vec<u8> = Vec::new();
+    let mut out = Vec::new();
+    for chunk in chunks {
+        buf.extend_from_slice(chunk);
+        loop {
+            let step = decoder.decode(&buf);
+            let consumed = step.consumed;
+            let done = match step.status {
+                Ok(Step::Field(field)) => {
+                    out.push(OwnedField::from_field(field));
+                    false
+                }
+                Ok(Step::NeedMore) => true,
+                Err(err) => {
+                    out.push(OwnedField::Error(err));
+                    false
+                }
+            };
+            buf.drain(..consumed);
+            if done {
+                break;
+            }
+        }
+    }
+    let end = decoder.finish(&buf);
+    (out, end)
+}

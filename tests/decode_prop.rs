@@ -1,0 +1,484 @@
+//! Property tests for the decoder.
+//!
+//! - (a) chunk-split invariance on generated event streams;
+//! - (b) arbitrary bytes never panic, and small random `Limits` hold for
+//!   every dispatched event and for the bytes left buffered;
+//! - (c) the field layer and the event layer agree: a naive assembler over
+//!   `Decoder` fields (the spec's steps, written out) gives what
+//!   `EventDecoder` gives;
+//! - (d) a naive reference decoder, written from the spec independently of
+//!   the library, agrees with `EventDecoder`.
+
+mod common;
+
+use common::{
+    chunks_at, decode_chunks, diff_transcripts, fields_chunked, lossy, Ev, OwnedField, Rec,
+    Transcript,
+};
+use proptest::prelude::*;
+use proptest::test_runner::Config;
+use ssekit::{EndOfStream, Limits};
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Cases per property; `PROPTEST_CASES` overrides it for a deeper run.
+const CASES: u32 = 1000;
+
+fn config() -> Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(CASES);
+    Config {
+        cases,
+        // Keep the repository clean: failures print their minimal input.
+        failure_persistence: None,
+        ..Config::default()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Strategies
+
+/// A piece of a field value: ASCII, multi-byte UTF-8, characters that look
+/// like line breaks but are not, NUL, colons, spaces and invalid UTF-8.
+fn atom() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        6 => prop::collection::vec(prop::sample::select(&b"abcdefxyz0123456789"[..]), 1..7),
+        1 => Just(b" ".to_vec()),
+        1 => Just(b":".to_vec()),
+        1 => Just(b"\0".to_vec()),
+        1 => Just("é".as_bytes().to_vec()),
+        1 => Just("€".as_bytes().to_vec()),
+        1 => Just("😀".as_bytes().to_vec()),
+        1 => Just("\u{2028}\u{85}\x0B\x0C".as_bytes().to_vec()),
+        1 => Just(BOM.to_vec()),
+        1 => Just(vec![0xFF]),
+        1 => Just(vec![0xC0, 0xAF]),
+        1 => Just(vec![0x80]),
+        1 => Just(vec![0xE2, 0x82]),
+        1 => Just(vec![0xF0, 0x9F, 0x98]),
+    ]
+}
+
+fn value() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(atom(), 0..6).prop_map(|atoms| atoms.concat())
+}
+
+fn retry_value() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        3 => prop::collection::vec(prop::sample::select(&b"0123456789"[..]), 1..7),
+        1 => "0{0,25}[0-9]{0,22}".prop_map(String::into_bytes),
+        1 => Just(b"18446744073709551616".to_vec()),
+        1 => "[+ -]?[0-9]{1,3}[a-z. ]?".prop_map(String::into_bytes),
+        1 => value(),
+    ]
+}
+
+/// One line without its ending.
+fn line() -> impl Strategy<Value = Vec<u8>> {
+    let name = prop_oneof![
+        6 => Just("data"),
+        2 => Just("event"),
+        2 => Just("id"),
+        1 => Just("Data"),
+        1 => Just("foo"),
+        1 => Just("data "),
+    ];
+    let sep = prop_oneof![Just(": "), Just(":"), Just(":  "), Just("")];
+    prop_oneof![
+        8 => (name, sep, value()).prop_map(|(n, s, v)| {
+            // Without a colon the whole line is the name.
+            let v = if s.is_empty() { Vec::new() } else { v };
+            [n.as_bytes(), s.as_bytes(), &v].concat()
+        }),
+        2 => (prop_oneof![Just("retry: "), Just("retry:")], retry_value())
+            .prop_map(|(p, v)| [p.as_bytes(), &v].concat()),
+        2 => value().prop_map(|v| [b":".as_slice(), &v].concat()),
+        1 => value(),
+        5 => Just(Vec::new()),
+    ]
+}
+
+fn ending() -> impl Strategy<Value = &'static [u8]> {
+    prop_oneof![Just(&b"\n"[..]), Just(&b"\r"[..]), Just(&b"\r\n"[..]),]
+}
+
+/// A generated event stream: an optional BOM (or two, or part of one), then
+/// lines with random endings; the last line may have no ending.
+fn stream() -> impl Strategy<Value = Vec<u8>> {
+    let prefix = prop_oneof![
+        6 => Just(Vec::new()),
+        3 => Just(BOM.to_vec()),
+        1 => Just([BOM, BOM].concat()),
+        1 => Just(BOM[..2].to_vec()),
+    ];
+    (
+        prefix,
+        prop::collection::vec((line(), ending()), 0..40),
+        any::<bool>(),
+    )
+        .prop_map(|(prefix, lines, cut_last)| {
+            let mut out = prefix;
+            let n = lines.len();
+            for (i, (line, end)) in lines.into_iter().enumerate() {
+                out.extend_from_slice(&line);
+                if !(cut_last && i + 1 == n) {
+                    out.extend_from_slice(end);
+                }
+            }
+            out
+        })
+}
+
+/// Bytes that are mostly not a valid stream: raw bytes, or bytes drawn from
+/// the characters that matter to the parser.
+fn noise() -> impl Strategy<Value = Vec<u8>> {
+    let alphabet = prop::sample::select(
+        &b"data:event:id:retry: \r\n\r\n\n\n0123456789\xEF\xBB\xBF\xFF\0x"[..],
+    );
+    prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..600),
+        prop::collection::vec(alphabet, 0..600),
+        stream(),
+    ]
+}
+
+/// Split points, as raw numbers to be reduced modulo the input length.
+fn cuts() -> impl Strategy<Value = Vec<usize>> {
+    prop::collection::vec(any::<usize>(), 0..16)
+}
+
+/// Turns raw cut numbers into sorted split points for `len` bytes. An empty
+/// list of cuts with `tiny` set means 1-byte chunks.
+fn split_points(len: usize, raw: &[usize], tiny: bool) -> Vec<usize> {
+    if tiny {
+        return common::fixed_splits(len, 1);
+    }
+    let mut points: Vec<usize> = raw.iter().map(|r| r % (len + 1)).collect();
+    points.sort_unstable();
+    points
+}
+
+fn small_limits() -> impl Strategy<Value = Limits> {
+    (0usize..48, 0usize..160, 0usize..6).prop_map(|(line, event, lines)| {
+        Limits::default()
+            .max_line_len(line)
+            .max_event_len(event)
+            .max_data_lines(lines)
+    })
+}
+
+// ---------------------------------------------------------------------------
+// (c) A naive event assembler over the field layer: the spec's steps.
+
+fn assemble(limits: Limits, chunks: Vec<&[u8]>) -> Transcript {
+    let (fields, end) = fields_chunked(limits, chunks);
+    let mut items = Vec::new();
+    let mut data_buffer: Vec<u8> = Vec::new();
+    let mut data_lines = 0;
+    let mut type_buffer: Vec<u8> = Vec::new();
+    let mut id_buffer: Vec<u8> = Vec::new();
+    let mut last_event_id: Vec<u8> = Vec::new();
+    let mut reconnection_time = None;
+    for field in fields {
+        match field {
+            OwnedField::Data(v) => {
+                data_buffer.extend_from_slice(&v);
+                data_buffer.push(b'\n');
+                data_lines += 1;
+            }
+            OwnedField::Event(v) => type_buffer = v,
+            OwnedField::Id(v) => id_buffer = v,
+            OwnedField::Retry(ms) => {
+                reconnection_time = Some(ms);
+                items.push(Rec::Retry(ms));
+            }
+            OwnedField::Comment(c) => items.push(Rec::Comment(c)),
+            OwnedField::Ignored { .. } => {}
+            OwnedField::Dispatch => {
+                last_event_id = id_buffer.clone();
+                if !data_buffer.is_empty() {
+                    data_buffer.pop();
+                    let ty: &[u8] = if type_buffer.is_empty() {
+                        b"message"
+                    } else {
+                        &type_buffer
+                    };
+                    items.push(Rec::Event(Ev::from_raw(
+                        ty,
+                        &data_buffer,
+                        &last_event_id,
+                        data_lines,
+                    )));
+                }
+                data_buffer.clear();
+                data_lines = 0;
+                type_buffer.clear();
+            }
+            OwnedField::Error(err) => {
+                // ssekit's documented recovery: the event in progress is
+                // dropped whole, including an `id` it set.
+                items.push(Rec::Error(err));
+                data_buffer.clear();
+                data_lines = 0;
+                type_buffer.clear();
+                id_buffer = last_event_id.clone();
+            }
+        }
+    }
+    Transcript {
+        items,
+        end,
+        last_event_id,
+        reconnection_time,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// (d) A naive reference decoder, straight from the spec, over the whole input.
+
+fn reference(input: &[u8]) -> Transcript {
+    let text = input.strip_prefix(BOM).unwrap_or(input);
+    // Split into lines at CRLF, LF or CR; whatever follows the last line
+    // ending is an incomplete line.
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < text.len() {
+        match text[i] {
+            b'\n' => {
+                lines.push(&text[start..i]);
+                start = i + 1;
+            }
+            b'\r' => {
+                lines.push(&text[start..i]);
+                if text.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let rest = &text[start..];
+
+    let mut items = Vec::new();
+    let mut data = String::new().into_bytes();
+    let mut data_lines = 0;
+    let mut event_type = Vec::new();
+    let mut id_buffer = Vec::new();
+    let mut last_event_id = Vec::new();
+    let mut reconnection_time = None;
+    let mut in_event = false;
+    for line in lines {
+        if line.is_empty() {
+            in_event = false;
+            last_event_id = id_buffer.clone();
+            if data.is_empty() {
+                event_type.clear();
+                continue;
+            }
+            if data.last() == Some(&b'\n') {
+                data.pop();
+            }
+            let ty = if event_type.is_empty() {
+                b"message".to_vec()
+            } else {
+                event_type.clone()
+            };
+            items.push(Rec::Event(Ev::from_raw(
+                &ty,
+                &data,
+                &last_event_id,
+                data_lines,
+            )));
+            data.clear();
+            data_lines = 0;
+            event_type.clear();
+            continue;
+        }
+        if line[0] == b':' {
+            items.push(Rec::Comment(line[1..].to_vec()));
+            continue;
+        }
+        in_event = true;
+        let (name, value) = match line.iter().position(|&b| b == b':') {
+            Some(colon) => {
+                let v = &line[colon + 1..];
+                (&line[..colon], v.strip_prefix(b" ").unwrap_or(v))
+            }
+            None => (line, &line[line.len()..]),
+        };
+        match name {
+            b"event" => event_type = value.to_vec(),
+            b"data" => {
+                data.extend_from_slice(value);
+                data.push(b'\n');
+                data_lines += 1;
+            }
+            // An ID containing NUL is ignored.
+            b"id" if !value.contains(&0) => id_buffer = value.to_vec(),
+            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+                // All digits: parsing fails only on overflow, which is ignored.
+                if let Ok(ms) = core::str::from_utf8(value).unwrap().parse::<u64>() {
+                    reconnection_time = Some(ms);
+                    items.push(Rec::Retry(ms));
+                }
+            }
+            _ => {}
+        }
+    }
+    let end = if in_event || !rest.is_empty() {
+        EndOfStream::Truncated
+    } else {
+        EndOfStream::Clean
+    };
+    Transcript {
+        items,
+        end,
+        last_event_id,
+        reconnection_time,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Properties
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// (a) Decoding a generated stream whole and under random chunkings gives
+    /// the same transcript.
+    #[test]
+    fn chunk_split_invariance(input in stream(), raw in cuts(), tiny in prop::bool::weighted(0.1)) {
+        let whole = decode_chunks(Limits::default(), [&input[..]]).0;
+        let splits = split_points(input.len(), &raw, tiny);
+        let chunked = decode_chunks(Limits::default(), chunks_at(&input, &splits)).0;
+        prop_assert!(
+            whole == chunked,
+            "input {:?} split at {:?} decodes differently:\n{}",
+            lossy(&input), splits, diff_transcripts(&whole, &chunked)
+        );
+        prop_assert!(whole.errors().is_empty(), "default limits never trip here: {:?}", whole.errors());
+    }
+
+    /// (b) Any bytes, any small limits: no panic, every event within the
+    /// limits, the buffer bounded, and the same result under any chunking.
+    #[test]
+    fn limits_hold_on_arbitrary_bytes(
+        input in noise(),
+        limits in small_limits(),
+        raw in cuts(),
+        tiny in prop::bool::weighted(0.1),
+    ) {
+        let splits = split_points(input.len(), &raw, tiny);
+        let chunks = chunks_at(&input, &splits);
+        let (chunked, stats) = decode_chunks(limits, chunks.iter().copied());
+        let max_line = limits.get_max_line_len();
+        for ev in chunked.events() {
+            prop_assert!(
+                ev.data_lines <= limits.get_max_data_lines(),
+                "event {:?} has {} data lines, limit {:?}", ev, ev.data_lines, limits
+            );
+            prop_assert!(
+                ev.raw_data.len() <= limits.get_max_event_len(),
+                "event {:?} has {} bytes of data, limit {:?}", ev, ev.raw_data.len(), limits
+            );
+            prop_assert!(
+                ev.raw_id.len() <= max_line,
+                "event {:?} has an ID longer than a line may be, limit {:?}", ev, limits
+            );
+            prop_assert!(
+                ev.raw_type == b"message" || ev.raw_type.len() <= max_line,
+                "event {:?} has a type longer than a line may be, limit {:?}", ev, limits
+            );
+        }
+        // What is left buffered: at most an incomplete line within the limit
+        // (or two bytes of a BOM), plus the chunk just appended.
+        prop_assert!(
+            stats.max_over_chunk <= max_line.max(2),
+            "{} bytes beyond the last chunk stayed buffered, max_line_len {}",
+            stats.max_over_chunk, max_line
+        );
+        prop_assert!(
+            stats.max_idle <= max_line.max(2),
+            "{} bytes stayed buffered waiting for more input, max_line_len {}",
+            stats.max_idle, max_line
+        );
+        let whole = decode_chunks(limits, [&input[..]]).0;
+        prop_assert!(
+            whole == chunked,
+            "input {:?} with {:?} split at {:?} decodes differently:\n{}",
+            lossy(&input), limits, splits, diff_transcripts(&whole, &chunked)
+        );
+    }
+
+    /// (c) The field layer plus a naive assembler agrees with the event layer,
+    /// with and without (small) limits.
+    #[test]
+    fn field_layer_and_event_layer_agree(
+        input in stream(),
+        limits in prop_oneof![Just(Limits::default()), small_limits()],
+        raw in cuts(),
+    ) {
+        let splits = split_points(input.len(), &raw, false);
+        let naive = assemble(limits, chunks_at(&input, &splits));
+        let events = decode_chunks(limits, chunks_at(&input, &splits)).0;
+        prop_assert!(
+            naive == events,
+            "input {:?} with {:?} split at {:?}: field layer + naive assembler vs EventDecoder:\n{}",
+            lossy(&input), limits, splits, diff_transcripts(&naive, &events)
+        );
+    }
+
+    /// (d) An independent naive decoder agrees with `EventDecoder`, whole and
+    /// chunked.
+    #[test]
+    fn reference_decoder_agrees(input in stream(), raw in cuts()) {
+        let expected = reference(&input);
+        let whole = decode_chunks(Limits::default(), [&input[..]]).0;
+        prop_assert!(
+            expected == whole,
+            "input {:?}: reference vs EventDecoder (whole):\n{}",
+            lossy(&input), diff_transcripts(&expected, &whole)
+        );
+        let splits = split_points(input.len(), &raw, false);
+        let chunked = decode_chunks(Limits::default(), chunks_at(&input, &splits)).0;
+        prop_assert!(
+            expected == chunked,
+            "input {:?} split at {:?}: reference vs EventDecoder:\n{}",
+            lossy(&input), splits, diff_transcripts(&expected, &chunked)
+        );
+    }
+
+    /// (d, noise) The reference and `EventDecoder` also agree on bytes that are
+    /// mostly not a valid stream.
+    #[test]
+    fn reference_decoder_agrees_on_noise(input in noise()) {
+        let expected = reference(&input);
+        let got = decode_chunks(Limits::default(), [&input[..]]).0;
+        prop_assert!(
+            expected == got,
+            "input {:?}: reference vs EventDecoder:\n{}",
+            lossy(&input), diff_transcripts(&expected, &got)
+        );
+    }
+}
+
+/// The reference decoder itself follows the spec on a few hand-checked inputs,
+/// so a bug in it cannot hide one in the library.
+#[test]
+fn reference_decoder_sanity() {
+    let t = reference(b"\xEF\xBB\xBFid: 1\nevent: e\ndata: a\r\ndata\r\r: c\nretry: 05\ndata: x");
+    assert_eq!(t.data(), ["a\n"]);
+    assert_eq!(t.events()[0].text(), ("e", "a\n", "1"));
+    assert_eq!(t.comments(), [" c"]);
+    assert_eq!(t.retries(), [5]);
+    assert_eq!(t.end, EndOfStream::Truncated);
+    let t = reference(b"id: a\0\ndata:  x\n\nretry: 99999999999999999999\n\n");
+    assert_eq!(t.events()[0].text(), ("message", " x", ""));
+    assert_eq!(t.reconnection_time, None);
+    assert_eq!(t.end, EndOfStream::Clean);
+}
