@@ -403,6 +403,7 @@ impl EventDecoder {
             return Ok(true);
         }
         self.tail_scanned = bytes.len();
+        self.fields.assume_no_line_end(bytes.len());
         let step = self.fields.decode(bytes);
         let consumed = step.consumed;
         let status = step.status.map(|_| ());

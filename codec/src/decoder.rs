@@ -289,6 +289,14 @@ impl Decoder {
         end + 1
     }
 
+    /// Tells the decoder that the first `len` bytes of the unconsumed input
+    /// hold no CR or LF (the caller searched them), so that the next call
+    /// does not search them again.
+    #[cfg(feature = "bytes")]
+    pub(crate) fn assume_no_line_end(&mut self, len: usize) {
+        self.scanned = self.scanned.max(len);
+    }
+
     /// Interprets a complete line that is not being discarded.
     #[inline]
     fn complete_line<'b>(
