@@ -1,7 +1,72 @@
 //! Runtime adapters for [`ssekit_codec`]: they move bytes between a transport
-//! and the codec, and contain no parsing logic of their own.
+//! and the codec's [`EventDecoder`](ssekit_codec::EventDecoder), and contain
+//! no parsing logic of their own.
 //!
-//! The adapters arrive behind cargo features in later releases; today this
-//! crate re-exports the codec so that dependents can name one crate.
+//! # Example
+//!
+//! Decode a byte stream, such as an HTTP response body, into events:
+//!
+//! ```
+//! # #[cfg(feature = "stream")]
+//! # futures::executor::block_on(async {
+//! use bytes::Bytes;
+//! use futures::{stream, StreamExt};
+//! use ssekit_adapters::stream::SseStreamExt;
+//!
+//! let body = stream::iter([
+//!     Ok::<_, std::io::Error>(Bytes::from_static(b"event: delta\ndata: {\"text\":\"He")),
+//!     Ok(Bytes::from_static(b"llo\"}\n\nevent: done\ndata: [DONE]\n\n")),
+//! ]);
+//! let mut events = body.sse_events();
+//! while let Some(event) = events.next().await {
+//!     let event = event?;
+//!     if event.event_type() == "done" {
+//!         break;
+//!     }
+//!     assert_eq!(event.data(), r#"{"text":"Hello"}"#);
+//! }
+//! # Ok::<(), ssekit_adapters::stream::Error<std::io::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
+//! Or read them from any `AsyncRead` with tokio-util's `FramedRead`:
+//!
+//! ```
+//! # #[cfg(feature = "tokio-util")]
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! use futures::StreamExt;
+//! use ssekit_adapters::tokio::SseCodec;
+//! use tokio_util::codec::FramedRead;
+//!
+//! let socket: &[u8] = b"data: first\n\ndata: second\n\n";
+//! let mut events = FramedRead::new(socket, SseCodec::new());
+//! assert_eq!(events.next().await.unwrap()?.data(), "first");
+//! assert_eq!(events.next().await.unwrap()?.data(), "second");
+//! # Ok::<(), ssekit_adapters::tokio::Error>(())
+//! # }).unwrap();
+//! ```
+//!
+//! # Crate features
+//!
+//! No feature is on by default; the `ssekit` facade turns on both.
+//!
+//! - `tokio-util`: the [`tokio`] module: [`SseCodec`](tokio::SseCodec) and
+//!   [`RecoveringSseCodec`](tokio::RecoveringSseCodec), implementing
+//!   `tokio_util::codec::Decoder` (and `Encoder` for `SseCodec`), for
+//!   `FramedRead`, `FramedWrite` and `Framed` over any `AsyncRead` or
+//!   `AsyncWrite`.
+//! - `stream`: the [`stream`] module: [`SseStreamExt`](stream::SseStreamExt),
+//!   which turns any `futures` `Stream` of byte chunks into a stream of
+//!   events, without copying `Bytes` chunks.
+//!
+//! Without features, the crate only re-exports the codec as [`codec`].
+#![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![forbid(unsafe_code)]
 
 pub use ssekit_codec as codec;
+
+#[cfg(feature = "stream")]
+pub mod stream;
+#[cfg(feature = "tokio-util")]
+pub mod tokio;

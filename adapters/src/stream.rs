@@ -1,0 +1,408 @@
+//! [`Stream`] support: turn any stream of byte chunks, such as an HTTP
+//! response body, into a stream of [`Event`]s.
+//!
+//! [`SseStreamExt::sse_events`] works on every `Stream<Item = Result<B, E>>`
+//! whose chunks `B` implement [`Buf`], and yields `Result<Event, Error<E>>`.
+//!
+//! - **No copies for `Bytes` chunks.** Events whose lines lie whole in one
+//!   [`Bytes`] (or [`BytesMut`]) chunk are slices of it. Only a line split
+//!   across chunks is copied, into a small carry buffer, and only up to its
+//!   line ending: the rest of the next chunk is sliced again. Chunks of other
+//!   [`Buf`] types are gathered once with [`Buf::copy_to_bytes`].
+//! - **Transport errors pass through typed** as [`Error::Transport`], and the
+//!   stream keeps polling the transport after them.
+//! - **Limit errors drop one event**: an event that breaks a [`Limits`] bound
+//!   is reported as [`Error::Decode`], and the events after it follow.
+//! - **Truncation is visible**: after the stream ends,
+//!   [`EventStream::end_of_stream`] tells whether it ended between events or
+//!   in the middle of one, and [`EventStream::error_on_truncation`] turns the
+//!   latter into a final [`Error::Truncated`] item.
+//!
+//! # Example
+//!
+//! ```
+//! use bytes::Bytes;
+//! use futures::{stream, StreamExt};
+//! use ssekit_adapters::stream::SseStreamExt;
+//!
+//! # futures::executor::block_on(async {
+//! let chunks = [&b"data: hel"[..], b"lo\n\nid: 2\nda", b"ta: world\n\n"];
+//! let body = stream::iter(chunks.map(|c| Ok::<_, std::io::Error>(Bytes::from_static(c))));
+//! let mut events = body.sse_events();
+//! let mut data = Vec::new();
+//! while let Some(event) = events.next().await {
+//!     data.push(event?.data());
+//! }
+//! assert_eq!(data, ["hello", "world"]);
+//! assert_eq!(events.last_event_id(), "2");
+//! # Ok::<(), ssekit_adapters::stream::Error<std::io::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
+//! # Migrating from `eventsource-stream`
+//!
+//! Change the import; [`SseStreamExt::eventsource`] is an alias of
+//! [`SseStreamExt::sse_events`]:
+//!
+//! ```text
+//! - use eventsource_stream::Eventsource;
+//! + use ssekit::adapters::stream::SseStreamExt as Eventsource;
+//! ```
+//!
+//! `response.bytes_stream().eventsource()` then compiles as before. The
+//! [`Event`] fields become methods that do not copy: `event.event` is
+//! [`event.event_type()`](Event::event_type), `event.data` is
+//! [`event.data()`](Event::data) (or [`data_lossy()`](Event::data_lossy) for
+//! text), `event.id` is [`event.id()`](Event::id), and `event.retry` is
+//! [`event.retry()`](Event::retry) in milliseconds. Chunks must implement
+//! [`Buf`] rather than `AsRef<[u8]>`; `Bytes`, which HTTP clients yield, does.
+
+use core::fmt;
+use core::pin::Pin;
+use core::task::{ready, Context, Poll};
+use core::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use futures_core::stream::{FusedStream, Stream};
+use pin_project_lite::pin_project;
+use ssekit_codec::{DecodeError, EndOfStream, Event, EventDecoder, Limits};
+
+/// An error from an [`EventStream`].
+///
+/// [`Display`](fmt::Display) gives a one-line summary;
+/// [`source`](std::error::Error::source) returns the transport's error or
+/// the [`DecodeError`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error<E> {
+    /// The byte stream yielded an error. It is passed on as it is, and the
+    /// byte stream is polled again afterwards.
+    Transport(E),
+    /// An event broke a [`Limits`] bound and was dropped; the events after it
+    /// follow.
+    Decode(DecodeError),
+    /// The byte stream ended in the middle of an event, which was dropped as
+    /// the spec says. Yielded last, and only when
+    /// [`EventStream::error_on_truncation`] asked for it.
+    Truncated,
+}
+
+impl<E> Error<E> {
+    /// The transport's error, if this is one.
+    pub fn as_transport(&self) -> Option<&E> {
+        match self {
+            Error::Transport(err) => Some(err),
+            _ => None,
+        }
+    }
+
+    /// The decoding error, if this is one.
+    pub fn as_decode(&self) -> Option<&DecodeError> {
+        match self {
+            Error::Decode(err) => Some(err),
+            _ => None,
+        }
+    }
+}
+
+impl<E> fmt::Display for Error<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Transport(_) => f.write_str("the event stream's transport failed"),
+            Error::Decode(err) => write!(f, "event dropped: over the {} limit", err.limit()),
+            Error::Truncated => f.write_str("the event stream ended in the middle of an event"),
+        }
+    }
+}
+
+impl<E: core::error::Error + 'static> core::error::Error for Error<E> {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Error::Transport(err) => Some(err),
+            Error::Decode(err) => Some(err),
+            Error::Truncated => None,
+        }
+    }
+}
+
+impl<E> From<DecodeError> for Error<E> {
+    fn from(err: DecodeError) -> Self {
+        Error::Decode(err)
+    }
+}
+
+/// Adds [`sse_events`](SseStreamExt::sse_events) to every stream of
+/// `Result<B, E>` where `B` implements [`Buf`].
+pub trait SseStreamExt: Sized {
+    /// Decodes this byte stream into events, with the default [`Limits`].
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use futures::{stream, StreamExt};
+    /// use ssekit_adapters::stream::SseStreamExt;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let body = stream::iter([Ok::<_, ()>(Bytes::from_static(b"data: x\n\n"))]);
+    /// let event = body.sse_events().next().await.unwrap().unwrap();
+    /// assert_eq!(event.data(), "x");
+    /// # });
+    /// ```
+    fn sse_events(self) -> EventStream<Self> {
+        EventStream::new(self)
+    }
+
+    /// Decodes this byte stream into events, with the given [`Limits`].
+    fn sse_events_with_limits(self, limits: Limits) -> EventStream<Self> {
+        EventStream::with_decoder(self, EventDecoder::with_limits(limits))
+    }
+
+    /// The same as [`sse_events`](SseStreamExt::sse_events), under the name
+    /// the `eventsource-stream` crate uses, so that code written for it only
+    /// needs its import changed.
+    fn eventsource(self) -> EventStream<Self> {
+        self.sse_events()
+    }
+}
+
+impl<S, B, E> SseStreamExt for S
+where
+    S: Stream<Item = Result<B, E>>,
+    B: Buf,
+{
+}
+
+pin_project! {
+    /// A stream of [`Event`]s decoded from a stream of byte chunks; made by
+    /// [`SseStreamExt::sse_events`].
+    ///
+    /// Yields `Ok(event)` for every event, `Err(Error::Transport)` for every
+    /// error of the byte stream, `Err(Error::Decode)` for every event dropped
+    /// for breaking a [`Limits`] bound, and, if asked for with
+    /// [`error_on_truncation`](EventStream::error_on_truncation), a last
+    /// `Err(Error::Truncated)` when the byte stream ends inside an event.
+    /// None of these errors ends the stream; only the end of the byte stream
+    /// does, and the stream returns `None` from then on.
+    #[derive(Debug)]
+    #[must_use = "streams do nothing unless polled"]
+    pub struct EventStream<S> {
+        #[pin]
+        inner: S,
+        decoder: EventDecoder,
+        // The rest of the latest chunk, not decoded yet.
+        chunk: Bytes,
+        // The start of a line split across chunks, copied out of them.
+        carry: BytesMut,
+        // Decode from `carry` next: it got bytes it was not decoded with, or
+        // the decoder may hold more of its lines (it returned an item).
+        carry_ready: bool,
+        // The decoder may hold more lines of `chunk` (it returned an item).
+        chunk_ready: bool,
+        end: Option<EndOfStream>,
+        truncation_error: bool,
+    }
+}
+
+impl<S> EventStream<S> {
+    /// Decodes `inner` with the default [`Limits`]; the same as
+    /// [`SseStreamExt::sse_events`].
+    pub fn new(inner: S) -> EventStream<S> {
+        EventStream::with_decoder(inner, EventDecoder::new())
+    }
+
+    /// Decodes `inner` with a configured [`EventDecoder`]: other
+    /// [`Limits`], or a saved last event ID set with
+    /// [`EventDecoder::set_last_event_id`] when resuming a stream.
+    pub fn with_decoder(inner: S, decoder: EventDecoder) -> EventStream<S> {
+        EventStream {
+            inner,
+            decoder,
+            chunk: Bytes::new(),
+            carry: BytesMut::new(),
+            carry_ready: false,
+            chunk_ready: false,
+            end: None,
+            truncation_error: false,
+        }
+    }
+
+    /// Makes the stream yield a last `Err(`[`Error::Truncated`]`)` when the
+    /// byte stream ends in the middle of an event, before ending itself.
+    ///
+    /// A client of an API that streams an answer as events can tell a cut-off
+    /// answer from a complete one this way even after the stream was moved
+    /// into combinators; otherwise ask
+    /// [`end_of_stream`](EventStream::end_of_stream).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use futures::{stream, StreamExt};
+    /// use ssekit_adapters::stream::{Error, SseStreamExt};
+    ///
+    /// # futures::executor::block_on(async {
+    /// let body = stream::iter([Ok::<_, ()>(Bytes::from_static(b"data: 1\n\ndata: 2"))]);
+    /// let items: Vec<_> = body.sse_events().error_on_truncation().collect().await;
+    /// assert_eq!(items[0].as_ref().unwrap().data(), "1");
+    /// assert!(matches!(items[1], Err(Error::Truncated)));
+    /// assert_eq!(items.len(), 2);
+    /// # });
+    /// ```
+    pub fn error_on_truncation(mut self) -> EventStream<S> {
+        self.truncation_error = true;
+        self
+    }
+
+    /// The event decoder underneath: its [`Limits`] and state.
+    pub fn decoder(&self) -> &EventDecoder {
+        &self.decoder
+    }
+
+    /// The last event ID seen so far: what a reconnecting client sends as
+    /// `Last-Event-ID`. Empty if none was set.
+    pub fn last_event_id(&self) -> &Bytes {
+        self.decoder.last_event_id()
+    }
+
+    /// The reconnection time from the latest valid `retry` field, if any was
+    /// seen.
+    pub fn reconnection_time(&self) -> Option<Duration> {
+        self.decoder.reconnection_time().map(Duration::from_millis)
+    }
+
+    /// How the byte stream ended, once it has: [`EndOfStream::Clean`] at an
+    /// event boundary, [`EndOfStream::Truncated`] in the middle of an event
+    /// (which the spec says to drop, and which was dropped). `None` while
+    /// the byte stream has not ended.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use futures::{stream, StreamExt};
+    /// use ssekit_adapters::stream::SseStreamExt;
+    /// use ssekit_codec::EndOfStream;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let body = stream::iter([Ok::<_, ()>(Bytes::from_static(b"data: 1\n\ndata: par"))]);
+    /// let mut events = body.sse_events();
+    /// assert_eq!(events.next().await.unwrap().unwrap().data(), "1");
+    /// assert_eq!(events.end_of_stream(), None);
+    /// assert!(events.next().await.is_none());
+    /// assert_eq!(events.end_of_stream(), Some(EndOfStream::Truncated));
+    /// # });
+    /// ```
+    pub fn end_of_stream(&self) -> Option<EndOfStream> {
+        self.end
+    }
+
+    /// The byte stream.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The byte stream. Taking bytes from it directly loses them to the
+    /// decoder.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The pinned byte stream. Taking bytes from it directly loses them to
+    /// the decoder.
+    pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut S> {
+        self.project().inner
+    }
+
+    /// The byte stream, giving up any input received but not yet decoded.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, B, E> Stream for EventStream<S>
+where
+    S: Stream<Item = Result<B, E>>,
+    B: Buf,
+{
+    type Item = Result<Event, Error<E>>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut this = self.project();
+        if this.end.is_some() {
+            return Poll::Ready(None);
+        }
+        loop {
+            if *this.carry_ready {
+                match this.decoder.decode(this.carry) {
+                    Ok(Some(event)) => return Poll::Ready(Some(Ok(event))),
+                    Err(err) => return Poll::Ready(Some(Err(Error::Decode(err)))),
+                    Ok(None) => *this.carry_ready = false,
+                }
+            }
+            if *this.chunk_ready || !this.chunk.is_empty() {
+                if this.carry.is_empty() {
+                    // The decoder may keep complete lines it took from the
+                    // chunk; it is called again until it returns `None`.
+                    *this.chunk_ready = true;
+                    match this.decoder.decode_bytes(this.chunk) {
+                        Ok(Some(event)) => return Poll::Ready(Some(Ok(event))),
+                        Err(err) => return Poll::Ready(Some(Err(Error::Decode(err)))),
+                        Ok(None) => {
+                            // What is left is the start of a line.
+                            *this.chunk_ready = false;
+                            this.carry.extend_from_slice(this.chunk);
+                            this.chunk.clear();
+                        }
+                    }
+                } else {
+                    // Complete the carried line from the chunk; decode the
+                    // rest of the chunk in place afterwards.
+                    let take = line_end(this.chunk).map_or(this.chunk.len(), |at| at + 1);
+                    this.carry.extend_from_slice(&this.chunk[..take]);
+                    this.chunk.advance(take);
+                    *this.carry_ready = true;
+                }
+                continue;
+            }
+            match ready!(this.inner.as_mut().poll_next(cx)) {
+                Some(Ok(mut chunk)) => {
+                    let len = chunk.remaining();
+                    if len > 0 {
+                        *this.chunk = chunk.copy_to_bytes(len);
+                    }
+                }
+                Some(Err(err)) => return Poll::Ready(Some(Err(Error::Transport(err)))),
+                None => {
+                    let end = this.decoder.finish(this.carry);
+                    *this.end = Some(end);
+                    if end == EndOfStream::Truncated && *this.truncation_error {
+                        return Poll::Ready(Some(Err(Error::Truncated)));
+                    }
+                    return Poll::Ready(None);
+                }
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.end.is_some() {
+            (0, Some(0))
+        } else {
+            (0, None)
+        }
+    }
+}
+
+impl<S, B, E> FusedStream for EventStream<S>
+where
+    S: Stream<Item = Result<B, E>>,
+    B: Buf,
+{
+    fn is_terminated(&self) -> bool {
+        self.end.is_some()
+    }
+}
+
+/// The index of the first line-ending byte (CR or LF) in `bytes`.
+///
+/// This only decides how much of a chunk to copy behind a carried partial
+/// line; all line rules (CRLF pairs, BOM, limits) stay in the decoder.
+fn line_end(bytes: &[u8]) -> Option<usize> {
+    memchr::memchr2(b'\n', b'\r', bytes)
+}
