@@ -30,6 +30,38 @@
 //! Both enforce the same [`Limits`], report a [`DecodeError`] naming the limit
 //! and the byte offset, and recover at the next event boundary.
 //!
+//! # Encoding
+//!
+//! [`EventRef`] encodes borrowed parts into a `&mut [u8]` with no features
+//! at all (no `alloc`), into a `Vec<u8>` with `alloc`, and into any
+//! [`bytes::BufMut`] with `bytes`. With `bytes`, an owned [`Event`] made by
+//! [`Event::builder`] is checked once and then encodes infallibly, for
+//! example into [`bytes::Bytes`] shared by many connections;
+//! [`KEEP_ALIVE_FRAME`] is a ready-made heartbeat.
+//!
+//! ```
+//! use ssekit_codec::EventRef;
+//!
+//! let mut buf = [0u8; 64];
+//! let n = EventRef::new().event_type("greet").data(" hi\nthere").encode_to_slice(&mut buf)?;
+//! assert_eq!(&buf[..n], b"event: greet\ndata:  hi\ndata: there\n\n");
+//! # Ok::<(), ssekit_codec::EncodeError>(())
+//! ```
+//!
+//! The wire format and its guarantees:
+//! - every value follows exactly one space, so leading spaces survive;
+//! - data is split into lines at LF, CR and CRLF (CRLF is one break), and a
+//!   decoder gives each break back as LF: **a lone CR or a CRLF in data
+//!   comes back as LF**, and nothing else changes ([`data_round_trips`]
+//!   tells whether data holds a CR);
+//! - empty data is still an event, with empty data;
+//! - a value that would change the stream's structure (CR or LF in an event
+//!   type, an ID or a comment; NUL in an ID) is refused with
+//!   [`EncodeError::InvalidValue`], naming the field and the byte offset;
+//! - nothing is ever written partially: the length is known first
+//!   ([`EventRef::encoded_len`], [`Event::encoded_len`]), and a buffer too
+//!   small gets [`EncodeError::BufferTooSmall`] with the size required.
+//!
 //! # Crate features
 //!
 //! - `alloc`: allocation-backed helpers.
@@ -60,8 +92,9 @@ mod assemble;
 mod event;
 
 pub use decoder::{Decoded, Decoder, EndOfStream, Step};
-#[allow(unused_imports)]
-pub use encoder::*;
+#[cfg(feature = "bytes")]
+pub use encoder::EventBuilder;
+pub use encoder::{data_round_trips, EncodeError, EventRef, FieldName, KEEP_ALIVE_FRAME};
 pub use error::{DecodeError, Limit};
 pub use field::{parse_retry, Field};
 pub use limits::Limits;

@@ -1,0 +1,342 @@
+//! Building owned events, and encoding them.
+
+use bytes::{BufMut, Bytes};
+
+use super::{add_data_line, check_value, field_line_len, Digits, LineRanges, Pieces};
+use super::{EncodeError, FieldName, EVENT, ID, LF, RETRY};
+use crate::event::{DataLines, Event, DEFAULT_EVENT_TYPE};
+
+/// Encoding. Every [`Event`] can be encoded: the builder checks its values
+/// once, and a decoded event is valid by construction. A decoder given the
+/// encoding gives back an equal event (with an ID of its own when the event's
+/// ID is empty, see [`encode`](Event::encode)).
+impl Event {
+    /// An event of type `message` with this data and no ID. Any data is
+    /// allowed; LF, CR and CRLF split it into lines (see
+    /// [line breaks in data](crate#encoding)), so [`data`](Event::data)
+    /// shows it as a client will receive it.
+    ///
+    /// ```
+    /// use ssekit_codec::Event;
+    ///
+    /// let event = Event::new("line one\r\nline two");
+    /// assert_eq!(event.event_type(), "message");
+    /// assert_eq!(event.data(), "line one\nline two");
+    /// assert_eq!(event.to_bytes(), "data: line one\ndata: line two\n\n");
+    /// ```
+    pub fn new(data: impl Into<Bytes>) -> Event {
+        Event {
+            event_type: Bytes::from_static(DEFAULT_EVENT_TYPE.as_bytes()),
+            data: split_data(&data.into()),
+            id: Bytes::new(),
+            retry: None,
+        }
+    }
+
+    /// A builder for an event with a type, an ID or a reconnection time.
+    ///
+    /// ```
+    /// use ssekit_codec::Event;
+    ///
+    /// let event = Event::builder().event_type("add").id("9").data("{}").build()?;
+    /// assert_eq!(event.to_bytes(), "event: add\nid: 9\ndata: {}\n\n");
+    /// # Ok::<(), ssekit_codec::EncodeError>(())
+    /// ```
+    pub fn builder() -> EventBuilder {
+        EventBuilder::new()
+    }
+
+    /// The length in bytes of the event's encoding. Costs a few additions
+    /// per data line; the data is not scanned.
+    ///
+    /// ```
+    /// use ssekit_codec::Event;
+    ///
+    /// let event = Event::new("hi");
+    /// assert_eq!(event.encoded_len(), b"data: hi\n\n".len());
+    /// ```
+    pub fn encoded_len(&self) -> usize {
+        let retry = self.retry.map(Digits::new);
+        self.len_with(retry.as_ref().map(Digits::as_bytes))
+    }
+
+    /// Writes the event into `dst`: an `event` line unless the type is
+    /// `message`, an `id` line unless the ID is empty, a `retry` line if the
+    /// event has one, one `data` line per data line, and a blank line.
+    ///
+    /// The event is handed over as one [`Buf`](bytes::Buf) of known length,
+    /// so [`BytesMut`](bytes::BytesMut) and `Vec<u8>` reserve room for it at
+    /// once; a buffer that already has the room does not allocate.
+    ///
+    /// An empty ID writes no `id` line, so the client keeps the last event
+    /// ID it has (a decoded event carries that ID along). To clear it, send
+    /// `EventRef::new().id("")` (see [`EventRef::id`](crate::EventRef::id)).
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use ssekit_codec::Event;
+    ///
+    /// let mut buf = BytesMut::with_capacity(256);
+    /// Event::new("first").encode(&mut buf);
+    /// Event::builder().event_type("done").retry(100).build()?.encode(&mut buf);
+    /// assert_eq!(&buf[..], b"data: first\n\nevent: done\nretry: 100\ndata: \n\n");
+    /// # Ok::<(), ssekit_codec::EncodeError>(())
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Like [`BufMut::put_slice`], if `dst` is a fixed-size buffer whose
+    /// `remaining_mut()` is less than [`encoded_len`](Event::encoded_len).
+    /// Growable buffers never do this. For a fixed buffer, use
+    /// [`encode_to_slice`](Event::encode_to_slice), which returns an error
+    /// instead.
+    pub fn encode(&self, dst: &mut impl BufMut) {
+        let retry = self.retry.map(Digits::new);
+        let retry = retry.as_ref().map(Digits::as_bytes);
+        if let Err(err) = super::write_to_buf(self.len_with(retry), self.pieces(retry), dst) {
+            panic!("Event::encode: {err}, more than the destination has room for");
+        }
+    }
+
+    /// Writes the event at the start of `dst` and returns its length; all or
+    /// nothing.
+    ///
+    /// ```
+    /// use ssekit_codec::{EncodeError, Event};
+    ///
+    /// let event = Event::new("hi");
+    /// let mut buf = [0u8; 16];
+    /// assert_eq!(event.encode_to_slice(&mut buf), Ok(10));
+    /// assert_eq!(&buf[..10], b"data: hi\n\n");
+    /// assert_eq!(
+    ///     event.encode_to_slice(&mut buf[..9]),
+    ///     Err(EncodeError::BufferTooSmall { required: 10 })
+    /// );
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError::BufferTooSmall`], with the event's length, if `dst` is
+    /// shorter; nothing is written then.
+    pub fn encode_to_slice(&self, dst: &mut [u8]) -> Result<usize, EncodeError> {
+        let retry = self.retry.map(Digits::new);
+        let retry = retry.as_ref().map(Digits::as_bytes);
+        super::write_to_slice(self.len_with(retry), self.pieces(retry), dst)
+    }
+
+    /// Encodes the event into new [`Bytes`] with one allocation of exactly
+    /// its length: a pre-encoded frame to write to many connections, whose
+    /// clones share the storage. (As with any [`Bytes`] made from a `Vec`,
+    /// the first clone allocates once more, to make the storage shared.)
+    ///
+    /// ```
+    /// use ssekit_codec::Event;
+    ///
+    /// let frame = Event::builder().event_type("news").data("hi").build()?.to_bytes();
+    /// let (a, b) = (frame.clone(), frame.clone());
+    /// assert_eq!(a, "event: news\ndata: hi\n\n");
+    /// assert_eq!(a.as_ptr(), b.as_ptr());
+    /// # Ok::<(), ssekit_codec::EncodeError>(())
+    /// ```
+    pub fn to_bytes(&self) -> Bytes {
+        let retry = self.retry.map(Digits::new);
+        let retry = retry.as_ref().map(Digits::as_bytes);
+        // The encoding is shorter than the event's own storage, so it is
+        // never too large.
+        super::write_to_bytes(self.len_with(retry), self.pieces(retry)).unwrap_or_default()
+    }
+
+    /// The length of [`pieces`](Event::pieces), worked out without walking
+    /// them.
+    fn len_with(&self, retry: Option<&[u8]>) -> usize {
+        let data = match self.data.as_slice() {
+            [] => add_data_line(0, 0),
+            lines => lines
+                .iter()
+                .fold(0, |sum, line| add_data_line(sum, line.len())),
+        };
+        [
+            field_line_len(EVENT, self.written_type()),
+            field_line_len(ID, self.written_id()),
+            field_line_len(RETRY, retry),
+            data,
+        ]
+        .into_iter()
+        .fold(LF.len(), usize::saturating_add)
+    }
+
+    /// The event type, unless a decoder would assume it.
+    fn written_type(&self) -> Option<&[u8]> {
+        (!is_default_type(&self.event_type)).then_some(&self.event_type[..])
+    }
+
+    /// The ID, unless it is empty.
+    fn written_id(&self) -> Option<&[u8]> {
+        (!self.id.is_empty()).then_some(&self.id[..])
+    }
+
+    /// The encoding as a sequence of byte slices, empty ones left out.
+    fn pieces<'p>(&'p self, retry: Option<&'p [u8]>) -> Pieces<'p, impl Iterator<Item = &'p [u8]>> {
+        // Events always have a data line; should one have none, writing an
+        // empty one keeps it an event.
+        let no_data = self.data.is_empty().then_some(&b""[..]);
+        let lines = self.data.iter().map(|line| &line[..]).chain(no_data);
+        let mut pieces = Pieces::new(lines, true);
+        pieces.head_line(EVENT, self.written_type());
+        pieces.head_line(ID, self.written_id());
+        pieces.head_line(RETRY, retry);
+        pieces
+    }
+}
+
+/// Whether a decoder would give this type when no `event` line is sent.
+fn is_default_type(event_type: &[u8]) -> bool {
+    event_type.is_empty() || event_type == DEFAULT_EVENT_TYPE.as_bytes()
+}
+
+/// Splits data into lines at LF, CR and CRLF, as slices of it.
+fn split_data(data: &Bytes) -> DataLines {
+    let mut lines = DataLines::with_capacity(LineRanges::new(data).count());
+    lines.extend(LineRanges::new(data).map(|range| data.slice(range)));
+    lines
+}
+
+/// Builds an [`Event`], checking its values once, in [`build`](EventBuilder::build).
+///
+/// Every part is optional: no data means empty data (the event is still
+/// dispatched), no type or an empty one means `message`, no ID means an
+/// empty one. Setting a part again replaces it. Values are [`Bytes`] (or
+/// anything that converts into it, such as `&'static str`, `String` and
+/// `Vec<u8>`); the event's data lines are slices of the data, not copies.
+///
+/// # Example
+///
+/// ```
+/// use ssekit_codec::{EncodeError, Event, FieldName};
+///
+/// let event = Event::builder()
+///     .event_type("status")
+///     .id(String::from("msg-17"))
+///     .retry(2000)
+///     .data("up\r\nand running")
+///     .build()?;
+/// assert_eq!(event.event_type(), "status");
+/// assert_eq!(event.id(), "msg-17");
+/// assert_eq!(event.retry(), Some(2000));
+/// // The event shows its data as a client will receive it.
+/// assert_eq!(event.data(), "up\nand running");
+///
+/// let err = Event::builder().id("a\0b").data("x").build().unwrap_err();
+/// assert_eq!(err, EncodeError::InvalidValue { field: FieldName::Id, offset: 1, byte: 0 });
+/// # Ok::<(), EncodeError>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[must_use = "call build() to get the event"]
+pub struct EventBuilder {
+    event_type: Bytes,
+    data: Bytes,
+    id: Bytes,
+    retry: Option<u64>,
+}
+
+impl EventBuilder {
+    /// A builder with nothing set; the same as [`Event::builder`].
+    ///
+    /// ```
+    /// let event = ssekit_codec::EventBuilder::new().build()?;
+    /// assert_eq!(event.data(), "");
+    /// assert_eq!(event.event_type(), "message");
+    /// # Ok::<(), ssekit_codec::EncodeError>(())
+    /// ```
+    pub fn new() -> EventBuilder {
+        EventBuilder::default()
+    }
+
+    /// Sets the data: any bytes. LF, CR and CRLF split it into lines, and
+    /// each break comes back as LF (see [line breaks in data](crate#encoding)).
+    ///
+    /// ```
+    /// use ssekit_codec::Event;
+    ///
+    /// let event = Event::builder().data("a\rb\nc").build()?;
+    /// assert_eq!(event.data_lines().len(), 3);
+    /// assert_eq!(event.data(), "a\nb\nc");
+    /// # Ok::<(), ssekit_codec::EncodeError>(())
+    /// ```
+    pub fn data(mut self, data: impl Into<Bytes>) -> EventBuilder {
+        self.data = data.into();
+        self
+    }
+
+    /// Sets the event type. It may not contain CR or LF; empty means
+    /// `message`.
+    ///
+    /// ```
+    /// use ssekit_codec::Event;
+    ///
+    /// let event = Event::builder().event_type("").build()?;
+    /// assert_eq!(event.event_type(), "message");
+    /// # Ok::<(), ssekit_codec::EncodeError>(())
+    /// ```
+    pub fn event_type(mut self, event_type: impl Into<Bytes>) -> EventBuilder {
+        self.event_type = event_type.into();
+        self
+    }
+
+    /// Sets the event ID. It may not contain CR, LF or NUL.
+    ///
+    /// ```
+    /// use ssekit_codec::Event;
+    ///
+    /// let event = Event::builder().id("5").build()?;
+    /// assert_eq!(event.id(), "5");
+    /// # Ok::<(), ssekit_codec::EncodeError>(())
+    /// ```
+    pub fn id(mut self, id: impl Into<Bytes>) -> EventBuilder {
+        self.id = id.into();
+        self
+    }
+
+    /// Sets the reconnection time in milliseconds.
+    ///
+    /// ```
+    /// use ssekit_codec::Event;
+    ///
+    /// let event = Event::builder().retry(1500).build()?;
+    /// assert_eq!(event.retry(), Some(1500));
+    /// # Ok::<(), ssekit_codec::EncodeError>(())
+    /// ```
+    pub fn retry(mut self, ms: u64) -> EventBuilder {
+        self.retry = Some(ms);
+        self
+    }
+
+    /// Checks the values and builds the event.
+    ///
+    /// ```
+    /// use ssekit_codec::{EncodeError, Event, FieldName};
+    ///
+    /// let err = Event::builder().event_type("a\nb").build().unwrap_err();
+    /// assert_eq!(err, EncodeError::InvalidValue { field: FieldName::Event, offset: 1, byte: b'\n' });
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError::InvalidValue`] for CR or LF in the event type, or CR,
+    /// LF or NUL in the ID; the type is checked first.
+    pub fn build(self) -> Result<Event, EncodeError> {
+        check_value(FieldName::Event, &self.event_type, false)?;
+        check_value(FieldName::Id, &self.id, true)?;
+        let event_type = if self.event_type.is_empty() {
+            Bytes::from_static(DEFAULT_EVENT_TYPE.as_bytes())
+        } else {
+            self.event_type
+        };
+        Ok(Event {
+            event_type,
+            data: split_data(&self.data),
+            id: self.id,
+            retry: self.retry,
+        })
+    }
+}
