@@ -192,11 +192,9 @@ pin_project! {
         chunk: Bytes,
         // The start of a line split across chunks, copied out of them.
         carry: BytesMut,
-        // Decode from `carry` next: it got bytes it was not decoded with, or
-        // the decoder may hold more of its lines (it returned an item).
-        carry_ready: bool,
-        // The decoder may hold more lines of `chunk` (it returned an item).
-        chunk_ready: bool,
+        // The decoder may have more events from the input it has: it
+        // returned one last time.
+        pending: bool,
         end: Option<EndOfStream>,
         truncation_error: bool,
     }
@@ -218,8 +216,7 @@ impl<S> EventStream<S> {
             decoder,
             chunk: Bytes::new(),
             carry: BytesMut::new(),
-            carry_ready: false,
-            chunk_ready: false,
+            pending: false,
             end: None,
             truncation_error: false,
         }
@@ -328,37 +325,18 @@ where
             return Poll::Ready(None);
         }
         loop {
-            if *this.carry_ready {
-                match this.decoder.decode(this.carry) {
-                    Ok(Some(event)) => return Poll::Ready(Some(Ok(event))),
-                    Err(err) => return Poll::Ready(Some(Err(Error::Decode(err)))),
-                    Ok(None) => *this.carry_ready = false,
-                }
-            }
-            if *this.chunk_ready || !this.chunk.is_empty() {
-                if this.carry.is_empty() {
-                    // The decoder may keep complete lines it took from the
-                    // chunk; it is called again until it returns `None`.
-                    *this.chunk_ready = true;
-                    match this.decoder.decode_bytes(this.chunk) {
-                        Ok(Some(event)) => return Poll::Ready(Some(Ok(event))),
-                        Err(err) => return Poll::Ready(Some(Err(Error::Decode(err)))),
-                        Ok(None) => {
-                            // What is left is the start of a line.
-                            *this.chunk_ready = false;
-                            this.carry.extend_from_slice(this.chunk);
-                            this.chunk.clear();
-                        }
+            if *this.pending || !this.chunk.is_empty() {
+                match this.decoder.decode_chunk(this.carry, this.chunk) {
+                    Ok(Some(event)) => {
+                        *this.pending = true;
+                        return Poll::Ready(Some(Ok(event)));
                     }
-                } else {
-                    // Complete the carried line from the chunk; decode the
-                    // rest of the chunk in place afterwards.
-                    let take = line_end(this.chunk).map_or(this.chunk.len(), |at| at + 1);
-                    this.carry.extend_from_slice(&this.chunk[..take]);
-                    this.chunk.advance(take);
-                    *this.carry_ready = true;
+                    Err(err) => {
+                        *this.pending = true;
+                        return Poll::Ready(Some(Err(Error::Decode(err))));
+                    }
+                    Ok(None) => *this.pending = false,
                 }
-                continue;
             }
             match ready!(this.inner.as_mut().poll_next(cx)) {
                 Some(Ok(mut chunk)) => {
@@ -397,12 +375,4 @@ where
     fn is_terminated(&self) -> bool {
         self.end.is_some()
     }
-}
-
-/// The index of the first line-ending byte (CR or LF) in `bytes`.
-///
-/// This only decides how much of a chunk to copy behind a carried partial
-/// line; all line rules (CRLF pairs, BOM, limits) stay in the decoder.
-fn line_end(bytes: &[u8]) -> Option<usize> {
-    memchr::memchr2(b'\n', b'\r', bytes)
 }

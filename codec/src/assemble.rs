@@ -303,6 +303,71 @@ impl EventDecoder {
         Ok(self.item(found))
     }
 
+    /// Decodes input that arrives as [`Bytes`] chunks, such as an HTTP
+    /// body: `chunk` is the newest chunk and `carry` holds the start of a
+    /// line that an earlier chunk left incomplete. Logically the input is
+    /// `carry` followed by `chunk`.
+    ///
+    /// Events whose lines lie whole in a chunk share its storage; only a line
+    /// split across chunks is copied (into `carry`). Call again until it
+    /// returns `Ok(None)`; then `chunk` is empty and `carry` holds at most one
+    /// incomplete line, and the next chunk can be passed in.
+    ///
+    /// ```
+    /// use bytes::{Bytes, BytesMut};
+    /// use ssekit_codec::EventDecoder;
+    ///
+    /// let mut decoder = EventDecoder::new();
+    /// let mut carry = BytesMut::new();
+    /// let mut data = Vec::new();
+    /// for chunk in ["data: one\n\ndata: t", "wo\n", "\n"] {
+    ///     let mut chunk = Bytes::from(chunk);
+    ///     while let Some(event) = decoder.decode_chunk(&mut carry, &mut chunk)? {
+    ///         data.push(event.data());
+    ///     }
+    ///     assert!(chunk.is_empty());
+    /// }
+    /// assert_eq!(data, ["one", "two"]);
+    /// # Ok::<(), ssekit_codec::DecodeError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As for [`decode`](EventDecoder::decode).
+    pub fn decode_chunk(
+        &mut self,
+        carry: &mut BytesMut,
+        chunk: &mut Bytes,
+    ) -> Result<Option<Event>, DecodeError> {
+        loop {
+            if !carry.is_empty() || self.ready_at < self.ready.len() {
+                if let Some(event) = self.decode(carry)? {
+                    return Ok(Some(event));
+                }
+                if !carry.is_empty() {
+                    // Complete the carried line from the chunk; the rest of
+                    // the chunk is then decoded in place.
+                    if chunk.is_empty() {
+                        return Ok(None);
+                    }
+                    let take =
+                        memchr::memchr2(b'\n', b'\r', chunk).map_or(chunk.len(), |at| at + 1);
+                    carry.extend_from_slice(&chunk.split_to(take));
+                    continue;
+                }
+            }
+            if chunk.is_empty() {
+                return Ok(None);
+            }
+            if let Some(event) = self.decode_bytes(chunk)? {
+                return Ok(Some(event));
+            }
+            // What is left of the chunk is the start of a line.
+            carry.extend_from_slice(chunk);
+            chunk.clear();
+        }
+    }
+
     /// Ends the stream: drops the event in progress and the unconsumed input
     /// in `src` (an incomplete line), as the spec's end-of-file rule says,
     /// and readies the decoder for a new stream such as a reconnection.
