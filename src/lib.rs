@@ -21,14 +21,37 @@
 //! # Ok::<(), ssekit::DecodeError>(())
 //! ```
 //!
+//! Encoding is just as direct, and refuses values that would change the
+//! stream's structure instead of panicking or writing them:
+//!
+//! ```
+//! use ssekit::{EncodeError, Event, EventRef, FieldName};
+//!
+//! let event = Event::builder().event_type("delta").id("7").data("  two\nlines").build()?;
+//! assert_eq!(event.to_bytes(), "event: delta\nid: 7\ndata:   two\ndata: lines\n\n");
+//!
+//! let err = EventRef::new().id("1\nevent: forged").data("x").validate();
+//! assert!(matches!(err, Err(EncodeError::InvalidValue { field: FieldName::Id, offset: 1, .. })));
+//! # Ok::<(), ssekit::EncodeError>(())
+//! ```
+//!
 //! # Crate features
 //!
-//! - `std` (default): the owned, zero-copy event layer of the codec.
+//! - `std` (default): the owned, zero-copy event layer of the codec, and
+//!   encoding into any `bytes::BufMut`.
+//! - `tokio-util` (default): [`adapters::tokio`], codecs for tokio-util's
+//!   `FramedRead`/`FramedWrite` over any `AsyncRead`/`AsyncWrite`.
+//! - `stream` (default): [`adapters::stream`], turning any `futures` `Stream`
+//!   of byte chunks (an HTTP body, a channel) into a `Stream` of events.
+//!
+//! For a `no_std` target, depend on `ssekit-codec` with
+//! `default-features = false` directly.
 
 #[doc(inline)]
 pub use ssekit_codec::*;
 
 pub use ssekit_adapters as adapters;
+
 pub use ssekit_codec as codec;
 
 /// The README's examples, compiled as doctests.
