@@ -38,10 +38,15 @@ enum Command {
         #[arg(long, value_name = "BYTES")]
         max_event: Option<usize>,
     },
-    /// Encode JSON lines into an event stream.
+    /// Encode JSON lines into an event stream, flushing after each frame.
     ///
     /// Each input line is an object with optional keys type, data, id, retry
-    /// and comment. Exits 2 on an invalid line, naming its number.
+    /// and comment. An object with type, data or id is an event (data split
+    /// at LF, CR and CRLF); a comment alone is a heartbeat frame; retry alone
+    /// sets the reconnection time; {} writes nothing. The output of
+    /// `ssekit decode --comments` is valid input. Exits 2 on an invalid line
+    /// (naming its number, after writing every frame before it), 1 on an
+    /// I/O error.
     Encode {
         /// The JSON lines to read; standard input when absent.
         file: Option<PathBuf>,
