@@ -138,7 +138,9 @@ pub struct EventDecoder {
     event_type: Option<Bytes>,
     retry: Option<u64>,
     id_buffer: Bytes,
-    /// An `id` field set `id_buffer` since the last blank line.
+    /// An `id` field set `id_buffer` since the last blank line. While this
+    /// is false, the spec's last event ID buffer equals `last_event_id` and
+    /// `id_buffer` is left empty, so no reference to the input is held twice.
     id_changed: bool,
     last_event_id: Bytes,
     reconnection_time: Option<u64>,
@@ -213,7 +215,7 @@ impl EventDecoder {
     /// assert_eq!(decoder.decode(&mut buf).unwrap().unwrap().id(), "41");
     /// ```
     pub fn set_last_event_id(&mut self, id: Bytes) {
-        self.id_buffer = id.clone();
+        self.id_buffer = Bytes::new();
         self.id_changed = false;
         self.last_event_id = id;
     }
@@ -492,7 +494,7 @@ impl EventDecoder {
     #[inline]
     fn dispatch(&mut self) -> bool {
         if self.id_changed {
-            self.last_event_id = self.id_buffer.clone();
+            self.last_event_id = core::mem::take(&mut self.id_buffer);
             self.id_changed = false;
         }
         if self.data.is_empty() {
@@ -553,7 +555,7 @@ impl EventDecoder {
         self.event_type = None;
         self.retry = None;
         if self.id_changed {
-            self.id_buffer = self.last_event_id.clone();
+            self.id_buffer = Bytes::new();
             self.id_changed = false;
         }
     }

@@ -78,24 +78,43 @@ pub fn parse_retry(value: &[u8]) -> Option<u64> {
 #[inline]
 pub(crate) fn parse_line(line: &[u8]) -> Field<'_> {
     debug_assert!(!line.is_empty());
-    // Most lines are `data:`; recognising it needs no search for the colon.
-    if let Some(value) = line.strip_prefix(b"data:") {
+    // The known names are recognised by their prefix, which places the
+    // first colon without searching for it.
+    let (name, value) = if let Some(value) = line.strip_prefix(b"data:") {
         return Field::Data(strip_one_space(value));
-    }
-    let (name, value) = match memchr::memchr(b':', line) {
-        Some(0) => return Field::Comment(&line[1..]),
-        Some(colon) => (&line[..colon], strip_one_space(&line[colon + 1..])),
-        None => (line, &line[line.len()..]),
+    } else if let Some(value) = line.strip_prefix(b"id:") {
+        (&line[..2], strip_one_space(value))
+    } else if let Some(value) = line.strip_prefix(b"event:") {
+        (&line[..5], strip_one_space(value))
+    } else if let Some(value) = line.strip_prefix(b"retry:") {
+        (&line[..5], strip_one_space(value))
+    } else {
+        match memchr::memchr(b':', line) {
+            Some(0) => return Field::Comment(&line[1..]),
+            Some(colon) => (&line[..colon], strip_one_space(&line[colon + 1..])),
+            None => (line, &line[line.len()..]),
+        }
     };
     match name {
         b"data" => Field::Data(value),
         b"event" => Field::Event(value),
-        b"id" if memchr::memchr(0, value).is_none() => Field::Id(value),
+        b"id" if !has_nul(value) => Field::Id(value),
         b"retry" => match parse_retry(value) {
             Some(ms) => Field::Retry(ms),
             None => Field::Ignored { name, value },
         },
         _ => Field::Ignored { name, value },
+    }
+}
+
+/// Whether `value` holds a NUL byte. IDs are short: a plain loop beats the
+/// set-up of a vector search.
+#[inline]
+fn has_nul(value: &[u8]) -> bool {
+    if value.len() < 64 {
+        value.iter().any(|&b| b == 0)
+    } else {
+        memchr::memchr(0, value).is_some()
     }
 }
 
