@@ -112,7 +112,7 @@ pub(crate) fn parse_line(line: &[u8]) -> Field<'_> {
 #[inline]
 fn has_nul(value: &[u8]) -> bool {
     if value.len() < 64 {
-        value.iter().any(|&b| b == 0)
+        value.contains(&0)
     } else {
         memchr::memchr(0, value).is_some()
     }
