@@ -72,6 +72,10 @@ use bytes::{Bytes, BytesMut};
 use ssekit_codec::{DecodeError, EndOfStream, Event, EventDecoder, Limits};
 use tokio_util::codec::{Decoder, Encoder};
 
+/// The room the decoders ask for at the back of the read buffer, in bytes:
+/// what `FramedRead` starts its buffer with.
+const READ_ROOM: usize = 8 * 1024;
+
 /// An error from [`SseCodec`]: reading or writing failed, or an event broke a
 /// [`Limits`] bound.
 ///
@@ -184,7 +188,18 @@ impl Core {
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Event>, DecodeError> {
         // Input after an end of stream starts a new stream.
         self.end = None;
-        self.decoder.decode(src)
+        let decoded = self.decoder.decode(src);
+        if let Ok(None) = decoded {
+            // The decoder splits complete lines off the front of the buffer,
+            // which can leave it little room at the back. FramedRead reads
+            // only into that room, so ask for a full read's worth: with no
+            // event still holding the storage, this moves the incomplete
+            // line to the front instead of allocating.
+            if src.capacity() - src.len() < READ_ROOM / 4 {
+                src.reserve(READ_ROOM);
+            }
+        }
+        decoded
     }
 
     /// Decodes what is left; once nothing is, applies the spec's end-of-file
