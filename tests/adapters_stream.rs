@@ -1,5 +1,6 @@
 //! The `stream` adapter: `SseStreamExt::sse_events` over streams of byte
 //! chunks.
+#![cfg(feature = "stream")]
 
 mod adapters_common;
 

@@ -1,5 +1,6 @@
 //! The `tokio-util` adapter: `SseCodec` and `RecoveringSseCodec` under
 //! `FramedRead` and `FramedWrite`.
+#![cfg(feature = "tokio-util")]
 
 mod adapters_common;
 
