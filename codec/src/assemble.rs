@@ -228,9 +228,12 @@ impl EventDecoder {
 
     /// Decodes the next event from the front of `src`, skipping comments.
     ///
-    /// Returns `Ok(None)` when `src` holds no complete event; append more
-    /// input and call again. Bytes that were used are removed from `src`;
-    /// the rest of an incomplete line stays in it.
+    /// Returns `Ok(None)` when no complete event is left; append more input
+    /// and call again. Call until it returns `Ok(None)` before appending:
+    /// the decoder takes every complete line out of `src` at once and keeps
+    /// those it has not interpreted yet, so `src` can be empty while events
+    /// are still to come. What stays in `src` is the start of an incomplete
+    /// line.
     ///
     /// # Errors
     ///
