@@ -120,7 +120,16 @@ fn within(inner: &Bytes, outer: &Bytes) -> bool {
 #[test]
 fn bytes_chunks_are_not_copied_even_after_a_split_line() {
     let first = Bytes::from_static(b"data: one\n\ndata: tw");
-    let second = Bytes::from_static(b"o\n\nevent: x\ndata: three\n\ndata: fo");
+    // Over 256 bytes, so that the rest of it after the split line is sliced
+    // (a smaller chunk that continues a split line is copied whole).
+    let second = Bytes::from(
+        [
+            &b"o\n\n: "[..],
+            &[b'.'; 300],
+            b"\nevent: x\ndata: three\n\ndata: fo",
+        ]
+        .concat(),
+    );
     let third = Bytes::from_static(b"ur\n\n");
     let body = stream::iter([first.clone(), second.clone(), third].map(Ok::<_, Infallible>));
     let got = collect_ok(&mut body.sse_events());

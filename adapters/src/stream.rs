@@ -7,7 +7,9 @@
 //! - **No copies for `Bytes` chunks.** Events whose lines lie whole in one
 //!   [`Bytes`] (or [`BytesMut`]) chunk are slices of it. Only a line split
 //!   across chunks is copied, into a small carry buffer, and only up to its
-//!   line ending: the rest of the next chunk is sliced again. Chunks of other
+//!   line ending: the rest of the next chunk is sliced again (a chunk of at
+//!   most 256 bytes that continues a split line is copied whole, which costs
+//!   less than slicing it). Chunks of other
 //!   [`Buf`] types are gathered once with [`Buf::copy_to_bytes`].
 //! - **Transport errors pass through typed** as [`Error::Transport`], and the
 //!   stream keeps polling the transport after them.

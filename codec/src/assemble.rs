@@ -49,6 +49,10 @@ impl Source for Bytes {
     }
 }
 
+/// A chunk of at most this many bytes that follows a carried incomplete line
+/// is appended to the carry whole by [`EventDecoder::decode_chunk`].
+const SMALL_CHUNK: usize = 256;
+
 /// What the decoding loop stopped at. The event itself is built by the
 /// caller, straight into its return value.
 enum Found {
@@ -314,7 +318,9 @@ impl EventDecoder {
     /// `carry` followed by `chunk`.
     ///
     /// Events whose lines lie whole in a chunk share its storage; only a line
-    /// split across chunks is copied (into `carry`). Call again until it
+    /// split across chunks is copied (into `carry`), up to its line ending.
+    /// A chunk of at most 256 bytes that continues a carried line is copied
+    /// whole, which is cheaper than slicing it. Call again until it
     /// returns `Ok(None)`; then `chunk` is empty and `carry` holds at most one
     /// incomplete line, and the next chunk can be passed in.
     ///
@@ -344,32 +350,50 @@ impl EventDecoder {
         carry: &mut BytesMut,
         chunk: &mut Bytes,
     ) -> Result<Option<Event>, DecodeError> {
+        // The carried line grew without a line end: the field layer must
+        // still check it against the limits.
+        let mut grew = false;
         loop {
-            if !carry.is_empty() || self.ready_at < self.ready.len() {
+            // Interpret the lines already taken, and any carried bytes not
+            // yet searched.
+            if grew || self.ready_at < self.ready.len() || self.tail_scanned < carry.len() {
+                grew = false;
                 if let Some(event) = self.decode(carry)? {
                     return Ok(Some(event));
-                }
-                if !carry.is_empty() {
-                    // Complete the carried line from the chunk; the rest of
-                    // the chunk is then decoded in place.
-                    if chunk.is_empty() {
-                        return Ok(None);
-                    }
-                    let take =
-                        memchr::memchr2(b'\n', b'\r', chunk).map_or(chunk.len(), |at| at + 1);
-                    carry.extend_from_slice(&chunk.split_to(take));
-                    continue;
                 }
             }
             if chunk.is_empty() {
                 return Ok(None);
             }
-            if let Some(event) = self.decode_bytes(chunk)? {
-                return Ok(Some(event));
+            if carry.is_empty() {
+                if let Some(event) = self.decode_bytes(chunk)? {
+                    return Ok(Some(event));
+                }
+                // What is left of the chunk is the start of a line, already
+                // searched; it moves to the front of the input unchanged.
+                carry.extend_from_slice(chunk);
+                chunk.clear();
+            } else if chunk.len() <= SMALL_CHUNK {
+                // A small chunk after a carried line is carried whole:
+                // cheaper than searching it for the line end first and then
+                // decoding the rest of it in place.
+                carry.extend_from_slice(chunk);
+                chunk.clear();
+            } else {
+                // Complete the carried line from the chunk; the rest of the
+                // chunk is then decoded in place.
+                match memchr::memchr2(b'\n', b'\r', chunk) {
+                    Some(at) => carry.extend_from_slice(&chunk.split_to(at + 1)),
+                    None => {
+                        // No line end: the whole chunk extends the line, and
+                        // it need not be searched again.
+                        carry.extend_from_slice(chunk);
+                        chunk.clear();
+                        self.tail_scanned = carry.len();
+                        grew = true;
+                    }
+                }
             }
-            // What is left of the chunk is the start of a line.
-            carry.extend_from_slice(chunk);
-            chunk.clear();
         }
     }
 
@@ -473,6 +497,9 @@ impl EventDecoder {
             return Ok(true);
         }
         self.tail_scanned = bytes.len();
+        if self.fields.incomplete_line_fits(bytes.len()) {
+            return Ok(false);
+        }
         self.fields.assume_no_line_end(bytes.len());
         let step = self.fields.decode(bytes);
         let consumed = step.consumed;

@@ -297,6 +297,24 @@ impl Decoder {
         self.scanned = self.scanned.max(len);
     }
 
+    /// For an unconsumed input of `len` bytes that holds no CR or LF: when
+    /// [`decode`](Decoder::decode) would only ask for more input (no byte
+    /// order mark to check, no LF to skip, nothing being discarded, the line
+    /// within its limit), records that the input was searched and returns
+    /// `true`, so the caller can skip that call. Otherwise returns `false`
+    /// and changes nothing.
+    #[cfg(feature = "bytes")]
+    #[inline]
+    pub(crate) fn incomplete_line_fits(&mut self, len: usize) -> bool {
+        let plain = self.bom_checked && !self.skip_lf && self.discard == Discard::No;
+        if plain && len <= self.limits.get_max_line_len() {
+            self.scanned = len;
+            true
+        } else {
+            false
+        }
+    }
+
     /// Interprets a complete line that is not being discarded.
     #[inline]
     fn complete_line<'b>(

@@ -268,6 +268,8 @@ enum Feed {
     ItemsBytes,
     /// `decode_bytes` on each chunk as `Bytes`, the leftover carried.
     EventsBytes,
+    /// `decode_chunk` on each chunk as `Bytes`, with its carry buffer.
+    EventsChunk,
 }
 
 impl Feed {
@@ -292,7 +294,19 @@ fn run(limits: Limits, chunks: &[&[u8]], feed: Feed) -> Transcript {
     let mut fed = 0usize;
     for &chunk in chunks {
         fed += chunk.len();
-        let left = if feed.bytes() {
+        let left = if feed == Feed::EventsChunk {
+            let mut src = Bytes::copy_from_slice(chunk);
+            loop {
+                let result = decoder
+                    .decode_chunk(&mut carry, &mut src)
+                    .map(|e| e.map(Item::Event));
+                if !record(limits, result, &mut items, fed) {
+                    break;
+                }
+            }
+            assert!(src.is_empty(), "decode_chunk left part of the chunk unread");
+            carry.len()
+        } else if feed.bytes() {
             let mut src = if carry.is_empty() {
                 Bytes::copy_from_slice(chunk)
             } else {
@@ -716,7 +730,8 @@ pub fn decode(data: &[u8]) {
 ///   of `decode_item` on the whole input (events, retries, comments, errors
 ///   with their offsets, how the stream ended, the last event ID and the
 ///   reconnection time);
-/// - `decode` and `decode_bytes` on the chunks give its events and errors;
+/// - `decode`, `decode_bytes` and `decode_chunk` on the chunks give its events
+///   and errors (`decode_chunk` also on chunks eight times as long);
 /// - the field layer (`Decoder`) plus a small assembler of the spec's steps
 ///   gives the same transcript;
 /// - with no limits, so does a naive decoder over the whole input.
@@ -739,9 +754,19 @@ pub fn decode_chunked(data: &[u8]) {
         assert_same(&what(feed), body, &whole, &run(limits, &chunks, feed));
     }
     let events = whole.events_only();
-    for feed in [Feed::Events, Feed::EventsBytes] {
+    for feed in [Feed::Events, Feed::EventsBytes, Feed::EventsChunk] {
         assert_same(&what(feed), body, &events, &run(limits, &chunks, feed));
     }
+    // `decode_chunk` treats chunks over 256 bytes differently: check it on
+    // chunks eight times as long too.
+    let long: Vec<usize> = lengths.iter().map(|&n| n * 8).collect();
+    let feed = Feed::EventsChunk;
+    assert_same(
+        &format!("EventDecoder {feed:?} over chunks {long:?}, {limits:?}"),
+        body,
+        &events,
+        &run(limits, &cut(body, &long), feed),
+    );
     assert_same(
         &format!("Decoder + spec assembler over chunks {lengths:?}, {limits:?}"),
         body,
