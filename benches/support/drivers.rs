@@ -26,56 +26,40 @@ fn add(t: &mut Tally, event: &Event) {
 }
 
 /// ssekit's event layer over a `BytesMut` that every chunk is appended to:
-/// the `tokio_util::codec::FramedRead` way.
-pub(crate) fn ssekit_owned(chunks: &[Bytes], limits: Limits) -> Tally {
+/// the `tokio_util::codec::FramedRead` way. `buf` is kept from pass to pass,
+/// like a connection's read buffer.
+pub(crate) fn ssekit_owned(chunks: &[Bytes], limits: Limits, buf: &mut BytesMut) -> Tally {
     let mut t = Tally::default();
     let mut decoder = EventDecoder::with_limits(limits);
-    let mut buf = BytesMut::new();
+    buf.clear();
     for chunk in chunks {
         buf.extend_from_slice(chunk);
         loop {
-            match decoder.decode(&mut buf) {
+            match decoder.decode(buf) {
                 Ok(Some(event)) => add(&mut t, &event),
                 Ok(None) => break,
                 Err(_) => t.errors += 1,
             }
         }
     }
-    let _ = decoder.finish(&mut buf);
+    let _ = decoder.finish(buf);
     t
 }
 
 /// ssekit's event layer taking events straight out of each `Bytes` chunk
-/// (`decode_bytes`), as a `Stream` adapter does: only a line split across
-/// chunks is copied, into a carry buffer, and only up to its line ending.
+/// with `EventDecoder::decode_chunk`, as the `Stream` adapter does: only a
+/// line split across chunks is copied, into a carry buffer.
 pub(crate) fn ssekit_bytes(chunks: &[Bytes], limits: Limits) -> Tally {
     let mut t = Tally::default();
     let mut decoder = EventDecoder::with_limits(limits);
     let mut carry = BytesMut::new();
     for chunk in chunks {
         let mut chunk = chunk.clone();
-        while !chunk.is_empty() {
-            if carry.is_empty() {
-                loop {
-                    match decoder.decode_bytes(&mut chunk) {
-                        Ok(Some(event)) => add(&mut t, &event),
-                        Ok(None) => break,
-                        Err(_) => t.errors += 1,
-                    }
-                }
-                // What is left is the start of a line.
-                carry.extend_from_slice(&chunk);
-                chunk.clear();
-            } else {
-                let take = memchr::memchr2(b'\n', b'\r', &chunk).map_or(chunk.len(), |at| at + 1);
-                carry.extend_from_slice(&chunk.split_to(take));
-                loop {
-                    match decoder.decode(&mut carry) {
-                        Ok(Some(event)) => add(&mut t, &event),
-                        Ok(None) => break,
-                        Err(_) => t.errors += 1,
-                    }
-                }
+        loop {
+            match decoder.decode_chunk(&mut carry, &mut chunk) {
+                Ok(Some(event)) => add(&mut t, &event),
+                Ok(None) => break,
+                Err(_) => t.errors += 1,
             }
         }
     }
@@ -257,16 +241,17 @@ pub(crate) fn eventsource_stream(chunks: &[Bytes]) -> Tally {
 
 /// `sse-codec`: its `futures_codec::Decoder` driven synchronously over a
 /// `BytesMut` that chunks are appended to, which is what its `FramedRead`
-/// does, minus the `AsyncRead` plumbing.
-pub(crate) fn sse_codec(chunks: &[Bytes]) -> Tally {
+/// does, minus the `AsyncRead` plumbing. `buf` is kept from pass to pass,
+/// as for `ssekit_owned`.
+pub(crate) fn sse_codec(chunks: &[Bytes], buf: &mut BytesMut) -> Tally {
     use futures_codec::Decoder as _;
     let mut t = Tally::default();
     let mut codec = sse_codec::SSECodec::default();
-    let mut buf = BytesMut::new();
+    buf.clear();
     for chunk in chunks {
         buf.extend_from_slice(chunk);
         loop {
-            match codec.decode(&mut buf) {
+            match codec.decode(buf) {
                 Ok(Some(sse_codec::Event::Message { data, .. })) => t.event(data.len()),
                 Ok(Some(sse_codec::Event::Retry { .. })) => {}
                 Ok(None) => break,
@@ -277,7 +262,7 @@ pub(crate) fn sse_codec(chunks: &[Bytes]) -> Tally {
             }
         }
     }
-    let _ = codec.decode_eof(&mut buf);
+    let _ = codec.decode_eof(buf);
     t
 }
 

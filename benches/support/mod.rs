@@ -176,9 +176,14 @@ impl Contender {
 pub(crate) fn decoders(limits: ssekit::Limits) -> Vec<Contender> {
     use drivers::*;
     let mut buf = Vec::new();
+    // The read buffers of the two `BytesMut`-fed decoders live as long as a
+    // connection would, so that a pass starts with a buffer that has room,
+    // as in a running `FramedRead`, rather than paying for a fresh one.
+    let mut ssekit_buf = bytes::BytesMut::new();
+    let mut sse_codec_buf = bytes::BytesMut::new();
     vec![
         Contender::new("ssekit_owned", Kind::Ssekit, move |c| {
-            ssekit_owned(c, limits)
+            ssekit_owned(c, limits, &mut ssekit_buf)
         }),
         Contender::new("ssekit_bytes", Kind::Ssekit, move |c| {
             ssekit_bytes(c, limits)
@@ -193,7 +198,9 @@ pub(crate) fn decoders(limits: ssekit::Limits) -> Vec<Contender> {
         Contender::new("sse_stream", Kind::Peer, sse_stream),
         Contender::new("sseer", Kind::Peer, sseer),
         Contender::new("eventsource_stream", Kind::Peer, eventsource_stream),
-        Contender::new("sse_codec", Kind::Peer, sse_codec),
+        Contender::new("sse_codec", Kind::Peer, move |c| {
+            sse_codec(c, &mut sse_codec_buf)
+        }),
         Contender::new("async_sse", Kind::Peer, async_sse),
         Contender::new("memchr_count", Kind::Baseline, memchr_count),
         Contender::new("memcpy", Kind::Baseline, move |c| memcpy(c, &mut buf)),
