@@ -2,8 +2,8 @@
 
 use core::fmt;
 
-use super::{add_data_line, check_value, field_line_len, Digits, LineRanges, Lines, Pieces};
-use super::{EncodeError, FieldName, COLON, EVENT, ID, LF, RETRY};
+use super::{check_value, Digits, Frame, Head, RefLines};
+use super::{EncodeError, FieldName, NL_COMMENT, NL_EVENT, NL_ID, NL_RETRY};
 
 /// The parts of one frame, borrowed: encode an event (or a comment, an `id`
 /// or a `retry` on its own) without building an owned event.
@@ -234,7 +234,7 @@ impl<'a> EventRef<'a> {
     /// ```
     pub fn encoded_len(&self) -> usize {
         let retry = self.retry.map(Digits::new);
-        self.len_with(retry.as_ref().map(Digits::as_bytes))
+        self.frame(retry.as_ref().map(Digits::as_bytes)).1
     }
 
     /// Writes the frame at the start of `dst` and returns its length.
@@ -267,7 +267,8 @@ impl<'a> EventRef<'a> {
         self.validate()?;
         let retry = self.retry.map(Digits::new);
         let retry = retry.as_ref().map(Digits::as_bytes);
-        super::write_to_slice(self.len_with(retry), self.pieces(retry), dst)
+        let (frame, len) = self.frame(retry);
+        super::write_to_slice(len, frame, dst)
     }
 
     /// Appends the frame to `dst`, reserving room for all of it first.
@@ -292,7 +293,8 @@ impl<'a> EventRef<'a> {
         self.validate()?;
         let retry = self.retry.map(Digits::new);
         let retry = retry.as_ref().map(Digits::as_bytes);
-        super::write_to_vec(self.len_with(retry), self.pieces(retry), dst)
+        let (frame, len) = self.frame(retry);
+        super::write_to_vec(len, frame, dst)
     }
 
     /// Writes the frame into any [`BufMut`](bytes::BufMut).
@@ -319,10 +321,25 @@ impl<'a> EventRef<'a> {
     /// error.
     #[cfg(feature = "bytes")]
     pub fn encode(&self, dst: &mut impl bytes::BufMut) -> Result<(), EncodeError> {
+        if let EventRef {
+            comment: None,
+            event_type: None,
+            id: None,
+            retry: None,
+            data: Some(data),
+        } = *self
+        {
+            // The most common frame, data alone, on one line: one search,
+            // three chunks.
+            if memchr::memchr2(b'\r', b'\n', data).is_none() {
+                return super::write_line_to_buf(data, dst);
+            }
+        }
         self.validate()?;
         let retry = self.retry.map(Digits::new);
         let retry = retry.as_ref().map(Digits::as_bytes);
-        super::write_to_buf(self.len_with(retry), self.pieces(retry), dst)
+        let (frame, len) = self.frame(retry);
+        super::write_to_buf(len, frame, dst)
     }
 
     /// Encodes the frame into new [`Bytes`](bytes::Bytes) with one
@@ -348,35 +365,26 @@ impl<'a> EventRef<'a> {
         self.validate()?;
         let retry = self.retry.map(Digits::new);
         let retry = retry.as_ref().map(Digits::as_bytes);
-        super::write_to_bytes(self.len_with(retry), self.pieces(retry))
+        let (frame, len) = self.frame(retry);
+        super::write_to_bytes(len, frame)
     }
 
-    /// The length of [`pieces`](EventRef::pieces), worked out without
-    /// walking them: one pass over the data to find its lines.
-    fn len_with(&self, retry: Option<&[u8]>) -> usize {
-        let data = self.data.map_or(0, |data| {
-            LineRanges::new(data).fold(0, |sum, line| add_data_line(sum, line.len()))
-        });
-        let end = if self.is_empty() { 0 } else { LF.len() };
-        [
-            field_line_len(COLON, self.comment),
-            field_line_len(EVENT, self.event_type),
-            field_line_len(ID, self.id),
-            field_line_len(RETRY, retry),
-            data,
-        ]
-        .into_iter()
-        .fold(end, usize::saturating_add)
-    }
-
-    /// The frame as a sequence of byte slices, empty ones left out.
-    fn pieces<'p>(&'p self, retry: Option<&'p [u8]>) -> Pieces<'p, Lines<'p>> {
-        let mut pieces = Pieces::new(Lines::new(self.data), !self.is_empty());
-        pieces.head_line(COLON, self.comment);
-        pieces.head_line(EVENT, self.event_type);
-        pieces.head_line(ID, self.id);
-        pieces.head_line(RETRY, retry);
-        pieces
+    /// The frame as a sequence of chunks, and its length: one pass over the
+    /// data finds its first line break and counts its lines; the chunks
+    /// then find the rest of the breaks as they go.
+    #[inline]
+    fn frame<'p>(&'p self, retry: Option<&'p [u8]>) -> (Frame<'p, RefLines<'p>>, usize) {
+        let mut head = Head::new();
+        head.line(NL_COMMENT, self.comment);
+        head.line(NL_EVENT, self.event_type);
+        head.line(NL_ID, self.id);
+        head.line(NL_RETRY, retry);
+        let lines = match self.data {
+            Some(data) => RefLines::new(data, head.data_prefix()),
+            None => RefLines::none(!head.is_empty()),
+        };
+        let len = lines.encoded_len();
+        head.frame(lines, len)
     }
 }
 

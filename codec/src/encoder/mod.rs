@@ -68,8 +68,6 @@ pub use event_ref::EventRef;
 #[cfg(feature = "bytes")]
 pub use owned::EventBuilder;
 
-use core::ops::Range;
-
 /// A ready-made keep-alive frame: the comment line `: keep-alive` followed
 /// by a blank line.
 ///
@@ -114,16 +112,28 @@ pub fn data_round_trips(data: &[u8]) -> bool {
     memchr::memchr(b'\r', data).is_none()
 }
 
-const COLON: &[u8] = b":";
-const EVENT: &[u8] = b"event: ";
-const ID: &[u8] = b"id: ";
-const RETRY: &[u8] = b"retry: ";
+/// The separators between the parts of a frame. Each line ends in LF, and
+/// the LF that ends one line is written together with the name that starts
+/// the next (`"\nid: "`), so that a frame is a few large copies rather than
+/// many small ones. A frame's first line uses the name alone: the tail of
+/// its separator, without the LF.
+const NL_COMMENT: &[u8] = b"\n:";
+const NL_EVENT: &[u8] = b"\nevent: ";
+const NL_ID: &[u8] = b"\nid: ";
+const NL_RETRY: &[u8] = b"\nretry: ";
+const NL_DATA: &[u8] = b"\ndata: ";
+/// What follows a data line that kept its own LF (see [`LineSplit`]).
 const DATA: &[u8] = b"data: ";
-const LF: &[u8] = b"\n";
+/// The LF that ends the last line, then the blank line that ends the frame.
+const END: &[u8] = b"\n\n";
 
 /// Checks that `value` cannot end its line early: no CR or LF, and, when
 /// `nul` is set, no NUL. The offset is that of the first such byte.
+#[inline]
 pub(crate) fn check_value(field: FieldName, value: &[u8], nul: bool) -> Result<(), EncodeError> {
+    if value.is_empty() {
+        return Ok(());
+    }
     let found = if nul {
         memchr::memchr3(b'\r', b'\n', 0, value)
     } else {
@@ -139,72 +149,232 @@ pub(crate) fn check_value(field: FieldName, value: &[u8], nul: bool) -> Result<(
     }
 }
 
-/// Splits data into lines at LF, CR and CRLF, as ranges of the data.
+/// How a line of data ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Break {
+    /// A single LF, at the line's end.
+    Lf,
+    /// A lone CR or a CRLF, starting at the line's end.
+    Cr,
+    /// The end of the data: this is the last line.
+    Last,
+}
+
+/// Splits data into lines at LF, CR and CRLF (a CRLF is one break), finding
+/// each break with one search that starts where the previous line ended.
 ///
 /// Yields at least one line (empty data is one empty line), and an empty
 /// last line when the data ends with a break.
 #[derive(Debug, Clone)]
-pub(crate) struct LineRanges<'a> {
+pub(crate) struct LineSplit<'a> {
     data: &'a [u8],
-    /// Start of the next line, or `None` once the last line was yielded.
-    next: Option<usize>,
+    /// Start of the next line.
+    start: usize,
+    /// Where the next line's break is, if it has one.
+    brk: Option<usize>,
+    /// Whether the data holds a CR at or after `brk`, so that breaks must
+    /// be searched for with both needles.
+    cr: bool,
+    /// Whether the last line was yielded.
+    done: bool,
 }
 
-impl<'a> LineRanges<'a> {
-    pub(crate) fn new(data: &'a [u8]) -> LineRanges<'a> {
-        LineRanges {
+impl<'a> LineSplit<'a> {
+    /// The lines of `data`. This looks for the first break only; see
+    /// [`LineSplit::encoded_len`] for the length of the `data` lines.
+    #[inline]
+    pub(crate) fn new(data: &'a [u8]) -> LineSplit<'a> {
+        let brk = memchr::memchr2(b'\r', b'\n', data);
+        LineSplit {
             data,
-            next: Some(0),
+            start: 0,
+            brk,
+            // Only looked for when there is a break, and only after it.
+            cr: brk.is_some_and(|at| memchr::memchr(b'\r', &data[at..]).is_some()),
+            done: false,
+        }
+    }
+
+    /// No lines at all, for a frame without data.
+    pub(crate) const fn none() -> LineSplit<'a> {
+        LineSplit {
+            data: &[],
+            start: 0,
+            brk: None,
+            cr: false,
+            done: true,
+        }
+    }
+
+    /// Whether the data is one line: no CR or LF at all.
+    #[cfg(feature = "bytes")]
+    #[inline]
+    pub(crate) fn is_one_line(&self) -> bool {
+        self.brk.is_none()
+    }
+
+    /// How many lines are left.
+    #[cfg(feature = "bytes")]
+    pub(crate) fn count_lines(&self) -> usize {
+        if self.done {
+            0
+        } else if !self.cr {
+            // Only LFs: one line per LF, and the last.
+            let rest = self.brk.map_or(&[][..], |at| &self.data[at..]);
+            memchr::memchr_iter(b'\n', rest).count() + 1
+        } else {
+            self.clone().count()
+        }
+    }
+
+    /// The length of the `data` lines for these lines, from after the first
+    /// `data: ` to the blank line that ends the frame (what [`RefLines`]
+    /// yields after its first separator); 0 with no lines. Saturates at
+    /// `usize::MAX`.
+    #[inline]
+    pub(crate) fn encoded_len(&self) -> usize {
+        if self.done {
+            return 0;
+        }
+        let Some(at) = self.brk else {
+            return self.data.len().saturating_add(END.len());
+        };
+        if self.cr {
+            // Rare: count the breaks and what they take up one by one.
+            let pairs = RefLines {
+                lines: self.clone(),
+                sep: &[],
+            };
+            return pairs.fold(0, |sum, (sep, line)| {
+                sum.saturating_add(sep.len()).saturating_add(line.len())
+            });
+        }
+        // Only LFs: each line but the last is its text, its LF and the next
+        // line's `data: `.
+        let lfs = memchr::memchr_iter(b'\n', &self.data[at..]).count();
+        self.data
+            .len()
+            .saturating_add(lfs.saturating_mul(DATA.len()))
+            .saturating_add(END.len())
+    }
+}
+
+impl Iterator for LineSplit<'_> {
+    /// The start and end of a line's text, and how it ends.
+    type Item = (usize, usize, Break);
+
+    #[inline]
+    fn next(&mut self) -> Option<(usize, usize, Break)> {
+        if self.done {
+            return None;
+        }
+        let start = self.start;
+        let Some(at) = self.brk else {
+            self.done = true;
+            return Some((start, self.data.len(), Break::Last));
+        };
+        let (kind, next) = if self.data.get(at) == Some(&b'\n') {
+            (Break::Lf, at + 1)
+        } else if self.data.get(at + 1) == Some(&b'\n') {
+            (Break::Cr, at + 2)
+        } else {
+            (Break::Cr, at + 1)
+        };
+        self.start = next;
+        let rest = self.data.get(next..).unwrap_or_default();
+        let found = if self.cr {
+            memchr::memchr2(b'\r', b'\n', rest)
+        } else {
+            memchr::memchr(b'\n', rest)
+        };
+        self.brk = found.map(|i| i + next);
+        Some((start, at, kind))
+    }
+}
+
+/// The lines of borrowed data as pairs of a frame's chunks: each line's
+/// bytes after the separator that comes before them, then [`END`]. A line
+/// ending in a single LF keeps it, so the next line's separator is just
+/// `data: `; after other breaks it is `\ndata: `.
+#[derive(Debug, Clone)]
+pub(crate) struct RefLines<'a> {
+    lines: LineSplit<'a>,
+    /// The separator before the next line, [`END`] after the last line,
+    /// and empty once that was yielded.
+    sep: &'static [u8],
+}
+
+impl<'a> RefLines<'a> {
+    /// The lines of `data`, `first` before the first one.
+    #[inline]
+    pub(crate) fn new(data: &'a [u8], first: &'static [u8]) -> RefLines<'a> {
+        RefLines {
+            lines: LineSplit::new(data),
+            sep: first,
+        }
+    }
+
+    /// No data: just the end of the frame, if `end`.
+    pub(crate) const fn none(end: bool) -> RefLines<'a> {
+        RefLines {
+            lines: LineSplit::none(),
+            sep: if end { END } else { &[] },
+        }
+    }
+
+    /// The length of what these pairs write. Saturates at `usize::MAX`.
+    #[inline]
+    pub(crate) fn encoded_len(&self) -> usize {
+        if self.lines.done {
+            self.sep.len()
+        } else {
+            self.sep.len().saturating_add(self.lines.encoded_len())
         }
     }
 }
 
-impl Iterator for LineRanges<'_> {
-    type Item = Range<usize>;
+impl<'a> Iterator for RefLines<'a> {
+    type Item = (&'static [u8], &'a [u8]);
 
-    fn next(&mut self) -> Option<Range<usize>> {
-        let start = self.next?;
-        let rest = self.data.get(start..).unwrap_or_default();
-        match memchr::memchr2(b'\r', b'\n', rest) {
-            None => {
-                self.next = None;
-                Some(start..self.data.len())
-            }
-            Some(found) => {
-                let end = start + found;
-                let crlf = rest[found] == b'\r' && rest.get(found + 1) == Some(&b'\n');
-                self.next = Some(end + if crlf { 2 } else { 1 });
-                Some(start..end)
-            }
-        }
+    #[inline]
+    fn next(&mut self) -> Option<(&'static [u8], &'a [u8])> {
+        let Some((start, end, kind)) = self.lines.next() else {
+            let sep = core::mem::take(&mut self.sep);
+            return (!sep.is_empty()).then_some((sep, &[][..]));
+        };
+        let data = self.lines.data;
+        let (line, next) = match kind {
+            Break::Lf => (data.get(start..=end), DATA),
+            Break::Cr => (data.get(start..end), NL_DATA),
+            Break::Last => (data.get(start..), END),
+        };
+        Some((
+            core::mem::replace(&mut self.sep, next),
+            line.unwrap_or_default(),
+        ))
     }
 }
 
-/// The lines of some data (none at all for `None`), as slices.
-pub(crate) struct Lines<'a> {
-    data: &'a [u8],
-    ranges: LineRanges<'a>,
+/// The data lines of a frame, as pairs of its chunks (see [`Frame`]).
+#[cfg(feature = "bytes")]
+pub(crate) trait Lines<'p>: Iterator<Item = (&'static [u8], &'p [u8])> {
+    /// Everything still to come as at most three chunks, when it is that
+    /// short: for data of one line, its separator, the line and [`END`].
+    fn tail(&self) -> Option<[&'p [u8]; 3]>;
 }
 
-impl<'a> Lines<'a> {
-    pub(crate) fn new(data: Option<&'a [u8]>) -> Lines<'a> {
-        let bytes = data.unwrap_or_default();
-        Lines {
-            data: bytes,
-            ranges: LineRanges {
-                data: bytes,
-                next: data.map(|_| 0),
-            },
+#[cfg(feature = "bytes")]
+impl<'a> Lines<'a> for RefLines<'a> {
+    #[inline]
+    fn tail(&self) -> Option<[&'a [u8]; 3]> {
+        if self.lines.done {
+            Some([self.sep, &[], &[]])
+        } else if self.lines.brk.is_none() {
+            let line = self.lines.data.get(self.lines.start..).unwrap_or_default();
+            Some([self.sep, line, END])
+        } else {
+            None
         }
-    }
-}
-
-impl<'a> Iterator for Lines<'a> {
-    type Item = &'a [u8];
-
-    fn next(&mut self) -> Option<&'a [u8]> {
-        let range = self.ranges.next()?;
-        Some(self.data.get(range).unwrap_or_default())
     }
 }
 
@@ -235,139 +405,150 @@ impl Digits {
     }
 }
 
-/// The pieces of a frame, in order: the head lines (comment, `event`, `id`,
-/// `retry`), the `data: ` lines for each line from `L`, then the final LF.
-/// Never yields an empty piece.
+/// The chunks of a frame as pairs: a separator, then a value (possibly
+/// empty). The head comes first (the comment, `event`, `id` and `retry`
+/// lines, each name after the LF that ends the line before it), then the
+/// data lines from `L`, whose first separator is the first `data: ` and
+/// whose last pair is [`END`] with no value.
 ///
-/// Hand-written rather than built from iterator adapters: `PieceBuf` pulls
-/// the pieces one at a time, and a deep `Chain` is slow at that.
-pub(crate) struct Pieces<'p, L> {
-    /// The head lines' pieces; `head[next_head..head_len]` are still due.
-    head: [&'p [u8]; HEAD_PIECES],
+/// A frame with data of one line and no head is three chunks: `data: `, the
+/// data, and [`END`].
+pub(crate) struct Frame<'p, L> {
+    /// The head's pairs; `head[next_head..head_len]` are still due.
+    head: [(&'static [u8], &'p [u8]); 4],
     head_len: usize,
     next_head: usize,
     lines: L,
-    /// The data line whose pieces are being yielded.
-    line: &'p [u8],
-    step: DataStep,
-    /// Whether the final LF is still due.
-    end: bool,
 }
 
-/// Room for four head lines of three pieces each.
-const HEAD_PIECES: usize = 12;
-
-/// Which piece of a data line comes next.
-#[derive(Clone, Copy)]
-enum DataStep {
-    Prefix,
-    Line,
-    Lf,
+/// The head of a frame, before its data lines are known.
+pub(crate) struct Head<'p> {
+    pairs: [(&'static [u8], &'p [u8]); 4],
+    len: usize,
+    bytes: usize,
 }
 
-impl<'p, L: Iterator<Item = &'p [u8]>> Pieces<'p, L> {
-    /// A frame with no head yet, the data lines `lines`, and a final LF if
-    /// `end`.
-    pub(crate) fn new(lines: L, end: bool) -> Self {
-        Pieces {
-            head: [&[]; HEAD_PIECES],
-            head_len: 0,
+impl<'p> Head<'p> {
+    #[inline]
+    pub(crate) fn new() -> Self {
+        Head {
+            pairs: [(&[], &[]); 4],
+            len: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Adds a head line, if there is a value. `name` is the name's
+    /// separator, with its leading LF. At most four head lines fit; the
+    /// frame types have no more.
+    #[inline]
+    pub(crate) fn line(&mut self, name: &'static [u8], value: Option<&'p [u8]>) {
+        if let Some(value) = value {
+            let name = if self.len == 0 { &name[1..] } else { name };
+            debug_assert!(self.len < self.pairs.len(), "too many head lines");
+            if let Some(slot) = self.pairs.get_mut(self.len) {
+                *slot = (name, value);
+                self.len += 1;
+                self.bytes = self
+                    .bytes
+                    .saturating_add(name.len())
+                    .saturating_add(value.len());
+            }
+        }
+    }
+
+    /// Whether there are no head lines.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The separator before the first data line.
+    #[inline]
+    pub(crate) fn data_prefix(&self) -> &'static [u8] {
+        if self.is_empty() {
+            DATA
+        } else {
+            NL_DATA
+        }
+    }
+
+    /// The frame of this head and these data lines, and its length:
+    /// `lines_len` must be the length of what `lines` yields.
+    #[inline]
+    pub(crate) fn frame<L>(self, lines: L, lines_len: usize) -> (Frame<'p, L>, usize) {
+        let len = self.bytes.saturating_add(lines_len);
+        let frame = Frame {
+            head: self.pairs,
+            head_len: self.len,
             next_head: 0,
             lines,
-            line: &[],
-            step: DataStep::Prefix,
-            end,
-        }
-    }
-
-    /// Adds a head line `name value LF`, if there is a value. At most four
-    /// head lines fit; the frame types have no more.
-    pub(crate) fn head_line(&mut self, name: &'static [u8], value: Option<&'p [u8]>) {
-        if let Some(value) = value {
-            for piece in [name, value, LF] {
-                if piece.is_empty() {
-                    continue;
-                }
-                debug_assert!(self.head_len < HEAD_PIECES, "too many head lines");
-                if let Some(slot) = self.head.get_mut(self.head_len) {
-                    *slot = piece;
-                    self.head_len += 1;
-                }
-            }
-        }
+        };
+        (frame, len)
     }
 }
 
-impl<'p, L: Iterator<Item = &'p [u8]>> Iterator for Pieces<'p, L> {
-    type Item = &'p [u8];
+#[cfg(feature = "bytes")]
+impl<'p, L: Lines<'p>> Frame<'p, L> {
+    /// The whole frame as a few chunks, when its data is one line.
+    #[cfg(feature = "bytes")]
+    #[inline]
+    fn parts(&self, len: usize) -> Option<PartsBuf<'p>> {
+        let tail = self.lines.tail()?;
+        let mut buf = PartsBuf {
+            parts: [&[]; PARTS],
+            next: 0,
+            end: 0,
+            remaining: len,
+        };
+        let head = self
+            .head
+            .get(self.next_head..self.head_len)
+            .unwrap_or_default();
+        for &(sep, value) in head {
+            buf.push(sep);
+            buf.push(value);
+        }
+        for part in tail {
+            buf.push(part);
+        }
+        Some(buf)
+    }
+}
+
+impl<'p, L: Iterator<Item = (&'static [u8], &'p [u8])>> Iterator for Frame<'p, L> {
+    type Item = (&'static [u8], &'p [u8]);
 
     #[inline]
-    fn next(&mut self) -> Option<&'p [u8]> {
+    fn next(&mut self) -> Option<(&'static [u8], &'p [u8])> {
         if self.next_head < self.head_len {
-            let piece = self.head.get(self.next_head).copied();
+            let pair = self.head.get(self.next_head).copied();
             self.next_head += 1;
-            return piece;
+            return pair;
         }
-        loop {
-            match self.step {
-                DataStep::Prefix => match self.lines.next() {
-                    Some(line) => {
-                        self.line = line;
-                        self.step = DataStep::Line;
-                        return Some(DATA);
-                    }
-                    None => break,
-                },
-                DataStep::Line => {
-                    self.step = DataStep::Lf;
-                    if !self.line.is_empty() {
-                        return Some(self.line);
-                    }
-                }
-                DataStep::Lf => {
-                    self.step = DataStep::Prefix;
-                    return Some(LF);
-                }
-            }
-        }
-        if self.end {
-            self.end = false;
-            return Some(LF);
-        }
-        None
+        self.lines.next()
     }
-}
-
-/// The length of a `name: value` line, if there is a value.
-fn field_line_len(name: &[u8], value: Option<&[u8]>) -> usize {
-    value.map_or(0, |value| {
-        (name.len() + LF.len()).saturating_add(value.len())
-    })
-}
-
-/// The length of the `data: ` lines for a line of `len` bytes, added to `sum`.
-fn add_data_line(sum: usize, len: usize) -> usize {
-    sum.saturating_add(DATA.len() + LF.len())
-        .saturating_add(len)
 }
 
 /// Checks that `dst` can hold the frame, then writes it: all or nothing.
-/// `required` must be the sum of the pieces' lengths (saturated).
+/// `required` must be the sum of the chunks' lengths (saturated).
 fn write_to_slice<'p>(
     required: usize,
-    pieces: impl Iterator<Item = &'p [u8]>,
+    pairs: impl Iterator<Item = (&'static [u8], &'p [u8])>,
     dst: &mut [u8],
 ) -> Result<usize, EncodeError> {
     if dst.len() < required {
         return Err(EncodeError::BufferTooSmall { required });
     }
     let mut pos = 0usize;
-    for piece in pieces {
-        let end = pos.saturating_add(piece.len());
-        if let Some(out) = dst.get_mut(pos..end) {
-            out.copy_from_slice(piece);
+    for (sep, value) in pairs {
+        for chunk in [sep, value] {
+            let end = pos.saturating_add(chunk.len());
+            if let Some(out) = dst.get_mut(pos..end) {
+                out.copy_from_slice(chunk);
+            }
+            pos = end;
         }
-        pos = end;
     }
     debug_assert_eq!(pos, required);
     Ok(pos.min(required))
@@ -377,14 +558,15 @@ fn write_to_slice<'p>(
 #[cfg(feature = "alloc")]
 fn write_to_vec<'p>(
     required: usize,
-    pieces: impl Iterator<Item = &'p [u8]>,
+    pairs: impl Iterator<Item = (&'static [u8], &'p [u8])>,
     dst: &mut alloc::vec::Vec<u8>,
 ) -> Result<(), EncodeError> {
     if dst.try_reserve(required).is_err() {
         return Err(EncodeError::BufferTooSmall { required });
     }
-    for piece in pieces {
-        dst.extend_from_slice(piece);
+    for (sep, value) in pairs {
+        dst.extend_from_slice(sep);
+        dst.extend_from_slice(value);
     }
     Ok(())
 }
@@ -392,9 +574,10 @@ fn write_to_vec<'p>(
 /// Puts the frame into `dst` as one [`bytes::Buf`], so that growable buffers
 /// reserve it whole, once; fixed ones are checked first.
 #[cfg(feature = "bytes")]
-fn write_to_buf<'p, B: bytes::BufMut>(
+#[inline]
+fn write_to_buf<'p, B: bytes::BufMut, L: Lines<'p>>(
     required: usize,
-    pieces: impl Iterator<Item = &'p [u8]>,
+    frame: Frame<'p, L>,
     dst: &mut B,
 ) -> Result<(), EncodeError> {
     // No buffer can hold more than `isize::MAX` bytes; `BytesMut` would
@@ -402,78 +585,330 @@ fn write_to_buf<'p, B: bytes::BufMut>(
     if required > isize::MAX as usize || dst.remaining_mut() < required {
         return Err(EncodeError::BufferTooSmall { required });
     }
-    dst.put(PieceBuf::new(pieces, required));
+    match frame.parts(required) {
+        Some(parts) => dst.put(parts),
+        None => {
+            let mut stage = [0; STAGE];
+            dst.put(ChunkBuf::new(frame, required, &mut stage));
+        }
+    }
     Ok(())
+}
+
+/// Puts the frame of `line`, data of one line with nothing else set, into
+/// `dst`: [`write_to_buf`] for the most common frame, as three chunks.
+#[cfg(feature = "bytes")]
+#[inline]
+fn write_line_to_buf<B: bytes::BufMut>(line: &[u8], dst: &mut B) -> Result<(), EncodeError> {
+    let required = line.len().saturating_add(DATA.len() + END.len());
+    if required > isize::MAX as usize || dst.remaining_mut() < required {
+        return Err(EncodeError::BufferTooSmall { required });
+    }
+    if required <= SMALL {
+        // Small enough to assemble here and hand over in one piece.
+        let mut stage = [0; SMALL];
+        let (head, rest) = stage.split_at_mut(DATA.len());
+        head.copy_from_slice(DATA);
+        if let Some((out, rest)) = rest.split_at_mut_checked(line.len()) {
+            out.copy_from_slice(line);
+            if let Some(out) = rest.get_mut(..END.len()) {
+                out.copy_from_slice(END);
+            }
+        }
+        dst.put_slice(stage.get(..required).unwrap_or_default());
+    } else {
+        dst.put(LineBuf {
+            prefix: DATA,
+            line,
+            end: END,
+        });
+    }
+    Ok(())
+}
+
+/// Frames up to this long are assembled on the stack and handed over whole.
+#[cfg(feature = "bytes")]
+const SMALL: usize = 512;
+
+/// A [`bytes::Buf`] over the frame of data of one line: `data: `, the line
+/// and [`END`], each of them left empty once it is read.
+#[cfg(feature = "bytes")]
+struct LineBuf<'p> {
+    prefix: &'static [u8],
+    line: &'p [u8],
+    end: &'static [u8],
+}
+
+#[cfg(feature = "bytes")]
+impl bytes::Buf for LineBuf<'_> {
+    #[inline]
+    fn remaining(&self) -> usize {
+        self.prefix.len() + self.line.len() + self.end.len()
+    }
+
+    #[inline]
+    fn chunk(&self) -> &[u8] {
+        if !self.prefix.is_empty() {
+            self.prefix
+        } else if !self.line.is_empty() {
+            self.line
+        } else {
+            self.end
+        }
+    }
+
+    #[inline]
+    fn advance(&mut self, mut cnt: usize) {
+        let n = cnt.min(self.prefix.len());
+        self.prefix = &self.prefix[n..];
+        cnt -= n;
+        let n = cnt.min(self.line.len());
+        self.line = &self.line[n..];
+        cnt -= n;
+        let n = cnt.min(self.end.len());
+        self.end = &self.end[n..];
+    }
+}
+
+/// Room for the chunks of a frame whose data is one line: four head lines
+/// of two chunks each, then `data: `, the line and [`END`].
+#[cfg(feature = "bytes")]
+const PARTS: usize = 11;
+
+/// A [`bytes::Buf`] over the few chunks of a frame whose data is one line
+/// (see [`Frame::parts`]); none of them is empty.
+#[cfg(feature = "bytes")]
+struct PartsBuf<'p> {
+    parts: [&'p [u8]; PARTS],
+    /// `parts[next..end]` are still due, `parts[next]` being the current
+    /// chunk.
+    next: usize,
+    end: usize,
+    remaining: usize,
+}
+
+#[cfg(feature = "bytes")]
+impl<'p> PartsBuf<'p> {
+    #[inline]
+    fn push(&mut self, part: &'p [u8]) {
+        if !part.is_empty() {
+            debug_assert!(self.end < PARTS, "too many parts");
+            if let Some(slot) = self.parts.get_mut(self.end) {
+                *slot = part;
+                self.end += 1;
+            }
+        }
+    }
+}
+
+#[cfg(feature = "bytes")]
+impl bytes::Buf for PartsBuf<'_> {
+    #[inline]
+    fn remaining(&self) -> usize {
+        self.remaining
+    }
+
+    #[inline]
+    fn chunk(&self) -> &[u8] {
+        if self.next < self.end {
+            self.parts.get(self.next).copied().unwrap_or_default()
+        } else {
+            &[]
+        }
+    }
+
+    #[inline]
+    fn advance(&mut self, cnt: usize) {
+        let mut cnt = cnt.min(self.remaining);
+        self.remaining -= cnt;
+        while let Some(part) = self
+            .parts
+            .get_mut(self.next..self.end)
+            .and_then(|p| p.first_mut())
+        {
+            if cnt < part.len() {
+                *part = &part[cnt..];
+                return;
+            }
+            cnt -= part.len();
+            self.next += 1;
+        }
+        // Should the parts ever run out early, end here: `BufMut::put`
+        // loops while bytes remain, and would spin on an empty chunk.
+        self.remaining = 0;
+    }
 }
 
 /// Encodes the frame into new `Bytes` of exactly its length: one allocation.
 #[cfg(feature = "bytes")]
 fn write_to_bytes<'p>(
     required: usize,
-    pieces: impl Iterator<Item = &'p [u8]>,
+    pairs: impl Iterator<Item = (&'static [u8], &'p [u8])>,
 ) -> Result<bytes::Bytes, EncodeError> {
-    use bytes::BufMut;
     if required > isize::MAX as usize {
         return Err(EncodeError::BufferTooSmall { required });
     }
     let mut out = bytes::BytesMut::with_capacity(required);
-    out.put(PieceBuf::new(pieces, required));
+    for (sep, value) in pairs {
+        out.extend_from_slice(sep);
+        out.extend_from_slice(value);
+    }
     Ok(out.freeze())
 }
 
-/// A [`bytes::Buf`] over the pieces of a frame. `BufMut::put` asks it for its
-/// whole length first, so `BytesMut` and `Vec` reserve once.
+/// The size of [`ChunkBuf`]'s staging buffer.
 #[cfg(feature = "bytes")]
-struct PieceBuf<'p, I> {
-    pieces: I,
-    /// The unread part of the current piece; empty only at the end.
-    current: &'p [u8],
+const STAGE: usize = 1024;
+
+/// Values at least this long are handed over as chunks of their own rather
+/// than copied into [`ChunkBuf`]'s staging buffer.
+#[cfg(feature = "bytes")]
+const LARGE: usize = 384;
+
+/// A [`bytes::Buf`] over the chunks of a frame. `BufMut::put` asks it for its
+/// whole length first, so `BytesMut` and `Vec` reserve once, then copies it
+/// a chunk at a time.
+///
+/// Each chunk costs `put` a round of calls, so small pieces (the separators,
+/// short lines) are gathered into a staging buffer and handed over together;
+/// large values are handed over as they are, copied only once.
+#[cfg(feature = "bytes")]
+struct ChunkBuf<'p, 's, I> {
+    pairs: I,
+    /// A value that did not fit in the stage (or is large), its separator
+    /// staged already.
+    pending: Option<&'p [u8]>,
+    /// A large value being handed over as it is; empty when the current
+    /// chunk is `stage[start..end]`.
+    direct: &'p [u8],
+    stage: &'s mut [u8; STAGE],
+    start: usize,
+    end: usize,
     remaining: usize,
 }
 
 #[cfg(feature = "bytes")]
-impl<'p, I: Iterator<Item = &'p [u8]>> PieceBuf<'p, I> {
-    /// `len` must be the sum of the pieces' lengths.
-    fn new(mut pieces: I, len: usize) -> Self {
-        let current = pieces.find(|p| !p.is_empty()).unwrap_or_default();
-        debug_assert_eq!(current.is_empty(), len == 0);
-        PieceBuf {
-            pieces,
-            current,
-            remaining: if current.is_empty() { 0 } else { len },
+impl<'p, 's, I: Iterator<Item = (&'static [u8], &'p [u8])>> ChunkBuf<'p, 's, I> {
+    /// `len` must be the sum of the pairs' lengths.
+    #[inline]
+    fn new(pairs: I, len: usize, stage: &'s mut [u8; STAGE]) -> Self {
+        let mut buf = ChunkBuf {
+            pairs,
+            pending: None,
+            direct: &[],
+            stage,
+            start: 0,
+            end: 0,
+            remaining: len,
+        };
+        buf.refill();
+        debug_assert_eq!(bytes::Buf::chunk(&buf).is_empty(), len == 0);
+        buf
+    }
+
+    /// Makes the next chunk current, the current one being used up: stages
+    /// as many pairs as fit, or hands over a large value. Leaves the
+    /// current chunk empty only when there is nothing left.
+    fn refill(&mut self) {
+        self.direct = &[];
+        self.start = 0;
+        self.end = 0;
+        let stage = &mut *self.stage;
+        let mut pos = 0;
+        if let Some(value) = self.pending.take() {
+            match stage.get_mut(..value.len()) {
+                Some(out) if value.len() < LARGE => {
+                    out.copy_from_slice(value);
+                    pos = value.len();
+                }
+                _ => {
+                    self.direct = value;
+                    return;
+                }
+            }
         }
+        // Room for any separator.
+        while pos + SEP_MAX <= STAGE {
+            let Some((sep, value)) = self.pairs.next() else {
+                break;
+            };
+            pos = put_small(stage, pos, sep);
+            match stage.get_mut(pos..pos + value.len()) {
+                Some(out) if value.len() < LARGE => {
+                    out.copy_from_slice(value);
+                    pos += value.len();
+                }
+                _ => {
+                    self.pending = Some(value);
+                    break;
+                }
+            }
+        }
+        self.end = pos;
     }
 }
 
+/// The longest separator.
 #[cfg(feature = "bytes")]
-impl<'p, I: Iterator<Item = &'p [u8]>> bytes::Buf for PieceBuf<'p, I> {
+const SEP_MAX: usize = 8;
+
+/// Copies `sep`, a separator, to `out[pos..]`, which has room for it;
+/// returns where it ends. Separators are short, and copied without a call.
+#[cfg(feature = "bytes")]
+#[inline(always)]
+fn put_small(out: &mut [u8], pos: usize, sep: &[u8]) -> usize {
+    debug_assert!(sep.len() <= SEP_MAX);
+    let end = pos + sep.len();
+    match (out.get_mut(pos..end), sep.len()) {
+        (Some(out), 6) => out[..6].copy_from_slice(&sep[..6]),
+        (Some(out), 7) => out[..7].copy_from_slice(&sep[..7]),
+        (Some(out), 2) => out[..2].copy_from_slice(&sep[..2]),
+        (Some(out), _) => out.copy_from_slice(sep),
+        (None, _) => return pos,
+    }
+    end
+}
+
+#[cfg(feature = "bytes")]
+impl<'p, I: Iterator<Item = (&'static [u8], &'p [u8])>> bytes::Buf for ChunkBuf<'p, '_, I> {
+    #[inline]
     fn remaining(&self) -> usize {
         self.remaining
     }
 
+    #[inline]
     fn chunk(&self) -> &[u8] {
-        self.current
+        if self.direct.is_empty() {
+            self.stage.get(self.start..self.end).unwrap_or_default()
+        } else {
+            self.direct
+        }
     }
 
+    #[inline]
     fn advance(&mut self, cnt: usize) {
         let mut cnt = cnt.min(self.remaining);
         self.remaining -= cnt;
-        while cnt > 0 {
-            let n = cnt.min(self.current.len());
-            self.current = &self.current[n..];
-            cnt -= n;
-            if self.current.is_empty() {
-                match self.pieces.find(|p| !p.is_empty()) {
-                    Some(next) => self.current = next,
-                    None => break,
+        loop {
+            let len = self.chunk().len();
+            if cnt < len || (cnt == len && self.remaining == 0) {
+                if self.direct.is_empty() {
+                    self.start += cnt;
+                } else {
+                    self.direct = &self.direct[cnt..];
                 }
+                return;
             }
-        }
-        debug_assert_eq!(self.current.is_empty(), self.remaining == 0);
-        // Should the pieces ever run out early, end here: `BufMut::put` loops
-        // while bytes remain, and would spin on an empty chunk.
-        if self.current.is_empty() {
-            self.remaining = 0;
+            cnt -= len;
+            self.refill();
+            if self.chunk().is_empty() {
+                // Should the pairs ever run out early, end here:
+                // `BufMut::put` loops while bytes remain, and would spin on
+                // an empty chunk.
+                debug_assert_eq!(self.remaining, 0);
+                self.remaining = 0;
+                return;
+            }
         }
     }
 }
@@ -482,59 +917,157 @@ impl<'p, I: Iterator<Item = &'p [u8]>> bytes::Buf for PieceBuf<'p, I> {
 mod tests {
     use super::*;
 
-    fn split(data: &[u8]) -> [Option<&[u8]>; 4] {
+    /// The lines of `data` as slices, with how each ends.
+    fn split(data: &[u8]) -> [Option<(&[u8], Break)>; 4] {
         let mut out = [None; 4];
-        for (slot, line) in out.iter_mut().zip(Lines::new(Some(data))) {
-            *slot = Some(line);
+        for (slot, (start, end, kind)) in out.iter_mut().zip(LineSplit::new(data)) {
+            *slot = Some((&data[start..end], kind));
         }
         out
     }
 
+    /// A frame of `data` (if any) after the head lines `head`, written to
+    /// a slice.
+    fn frame(data: Option<&[u8]>, head: &[(&'static [u8], &'static [u8])]) -> ([u8; 64], usize) {
+        let mut h = Head::new();
+        for (name, value) in head {
+            h.line(name, Some(value));
+        }
+        let lines = match data {
+            Some(data) => RefLines::new(data, h.data_prefix()),
+            None => RefLines::none(!h.is_empty()),
+        };
+        let len = lines.encoded_len();
+        let (frame, required) = h.frame(lines, len);
+        let mut buf = [0u8; 64];
+        let n = write_to_slice(required, frame, &mut buf).unwrap();
+        assert_eq!(n, required);
+        (buf, n)
+    }
+
     #[test]
     fn crlf_is_one_break_cr_and_lf_are_one_each() {
-        assert_eq!(split(b"a\r\nb"), [Some(&b"a"[..]), Some(b"b"), None, None]);
+        use Break::*;
+        assert_eq!(
+            split(b"a\r\nb"),
+            [Some((&b"a"[..], Cr)), Some((b"b", Last)), None, None]
+        );
         assert_eq!(
             split(b"a\rb\nc"),
-            [Some(&b"a"[..]), Some(b"b"), Some(b"c"), None]
+            [
+                Some((&b"a"[..], Cr)),
+                Some((b"b", Lf)),
+                Some((b"c", Last)),
+                None
+            ]
         );
-        assert_eq!(split(b"\n\r"), [Some(&b""[..]), Some(b""), Some(b""), None]);
+        assert_eq!(
+            split(b"\n\r"),
+            [
+                Some((&b""[..], Lf)),
+                Some((b"", Cr)),
+                Some((b"", Last)),
+                None
+            ]
+        );
         assert_eq!(
             split(b"\r\r\n"),
-            [Some(&b""[..]), Some(b""), Some(b""), None]
+            [
+                Some((&b""[..], Cr)),
+                Some((b"", Cr)),
+                Some((b"", Last)),
+                None
+            ]
         );
         assert_eq!(
             split(b"\n\r\n"),
-            [Some(&b""[..]), Some(b""), Some(b""), None]
+            [
+                Some((&b""[..], Lf)),
+                Some((b"", Cr)),
+                Some((b"", Last)),
+                None
+            ]
+        );
+        assert_eq!(
+            split(b"a\nb\r"),
+            [
+                Some((&b"a"[..], Lf)),
+                Some((b"b", Cr)),
+                Some((b"", Last)),
+                None
+            ]
         );
     }
 
     #[test]
     fn empty_data_is_one_empty_line() {
-        assert_eq!(split(b""), [Some(&b""[..]), None, None, None]);
-        assert_eq!(split(b"x"), [Some(&b"x"[..]), None, None, None]);
+        assert_eq!(
+            split(b""),
+            [Some((&b""[..], Break::Last)), None, None, None]
+        );
+        assert_eq!(
+            split(b"x"),
+            [Some((&b"x"[..], Break::Last)), None, None, None]
+        );
+        assert_eq!(LineSplit::none().next(), None);
+        assert_eq!(LineSplit::none().count_lines(), 0);
+        assert_eq!(LineSplit::none().encoded_len(), 0);
     }
 
     #[test]
-    fn no_data_is_no_lines_and_empty_data_one() {
-        assert_eq!(Lines::new(None).next(), None);
-        let mut lines = Lines::new(Some(b""));
-        assert_eq!(lines.next(), Some(&b""[..]));
-        assert_eq!(lines.next(), None);
+    fn counts_and_lengths_match_the_lines() {
+        for data in [
+            &b""[..],
+            b"x",
+            b"\n",
+            b"\r",
+            b"\r\n",
+            b"a\nb",
+            b"a\r\nb\n",
+            b"\n\n\r\r\n",
+            b"ab\rcd\n",
+        ] {
+            let lines = LineSplit::new(data);
+            assert_eq!(lines.count_lines(), lines.clone().count(), "{data:?}");
+            let pairs = RefLines::new(data, DATA);
+            let len = pairs.clone().fold(0, |n, (s, l)| n + s.len() + l.len());
+            assert_eq!(pairs.encoded_len(), len, "{data:?}");
+        }
     }
 
     #[test]
-    fn pieces_skip_empty_values_and_lines() {
-        let mut pieces = Pieces::new(Lines::new(Some(b"\na")), true);
-        pieces.head_line(ID, Some(b""));
-        pieces.head_line(RETRY, None);
-        let mut out = [&b""[..]; 9];
+    fn frames_merge_line_ends_into_separators() {
+        let (buf, n) = frame(Some(b"a\n\r\nb\n"), &[(NL_ID, b"1")]);
+        assert_eq!(&buf[..n], b"id: 1\ndata: a\ndata: \ndata: b\ndata: \n\n");
+        let (buf, n) = frame(None, &[(NL_COMMENT, b"x"), (NL_RETRY, b"5")]);
+        assert_eq!(&buf[..n], b":x\nretry: 5\n\n");
+        let (_, n) = frame(None, &[]);
+        assert_eq!(n, 0);
+        let (buf, n) = frame(Some(b""), &[(NL_EVENT, b"e"), (NL_ID, b"")]);
+        assert_eq!(&buf[..n], b"event: e\nid: \ndata: \n\n");
+        let (buf, n) = frame(Some(b"x\ry"), &[]);
+        assert_eq!(&buf[..n], b"data: x\ndata: y\n\n");
+    }
+
+    #[test]
+    fn lines_pair_each_line_with_the_separator_before_it() {
+        let pairs = RefLines::new(b"a\nb\rc", NL_DATA);
+        let mut out = [(&b""[..], &b""[..]); 5];
         let mut n = 0;
-        for (slot, piece) in out.iter_mut().zip(pieces) {
-            *slot = piece;
+        for (slot, pair) in out.iter_mut().zip(pairs) {
+            *slot = pair;
             n += 1;
         }
-        assert_eq!(n, 8);
-        assert_eq!(out[..8], [ID, LF, DATA, LF, DATA, &b"a"[..], LF, LF]);
+        assert_eq!(n, 4);
+        assert_eq!(
+            out[..4],
+            [
+                (NL_DATA, &b"a\n"[..]),
+                (DATA, &b"b"[..]),
+                (NL_DATA, &b"c"[..]),
+                (END, &b""[..])
+            ]
+        );
     }
 
     #[test]
@@ -547,6 +1080,7 @@ mod tests {
     #[test]
     fn check_value_finds_first_bad_byte() {
         assert_eq!(check_value(FieldName::Id, b"abc", true), Ok(()));
+        assert_eq!(check_value(FieldName::Id, b"", true), Ok(()));
         assert_eq!(
             check_value(FieldName::Id, b"a\0\n", true),
             Err(EncodeError::InvalidValue {
@@ -558,20 +1092,83 @@ mod tests {
         assert_eq!(check_value(FieldName::Event, b"a\0", false), Ok(()));
     }
 
+    /// Everything `buf` hands over, as `BufMut::put` takes it.
+    #[cfg(feature = "bytes")]
+    fn drain(mut buf: impl bytes::Buf, step: usize) -> ([u8; 2048], usize) {
+        let mut out = [0u8; 2048];
+        let mut n = 0;
+        while buf.has_remaining() {
+            let chunk = buf.chunk();
+            assert!(!chunk.is_empty());
+            let take = chunk.len().min(step);
+            out[n..n + take].copy_from_slice(&chunk[..take]);
+            n += take;
+            buf.advance(take);
+        }
+        assert_eq!(buf.chunk(), b"");
+        (out, n)
+    }
+
     #[cfg(feature = "bytes")]
     #[test]
-    fn piece_buf_advances_across_pieces() {
+    fn chunk_buf_stages_small_pieces_and_hands_large_ones_over() {
+        let mut long = [b'x'; LARGE + 100];
+        long[5] = b'\n';
+        let pairs = [
+            (&b"ab"[..], &b""[..]),
+            (b"", b"cd"),
+            (b"e", &long[..]),
+            (b"f", &long[..6]),
+            (b"g", &[b'y'; STAGE - 4][..]),
+        ];
+        let total: usize = pairs.iter().map(|(s, v)| s.len() + v.len()).sum();
+        let mut expected = [0u8; 2048];
+        let mut n = 0;
+        for (sep, value) in pairs {
+            for piece in [sep, value] {
+                expected[n..n + piece.len()].copy_from_slice(piece);
+                n += piece.len();
+            }
+        }
+        for step in [1, 3, 7, 100, usize::MAX] {
+            let mut stage = [0; STAGE];
+            let buf = ChunkBuf::new(pairs.into_iter(), total, &mut stage);
+            let (out, len) = drain(buf, step);
+            assert_eq!(len, total);
+            assert_eq!(out[..len], expected[..total]);
+        }
+        let mut stage = [0; STAGE];
+        let mut buf = ChunkBuf::new(pairs.into_iter(), total, &mut stage);
         use bytes::Buf;
-        let pieces = [&b"ab"[..], b"", b"cde", b"f"];
-        let mut buf = PieceBuf::new(pieces.into_iter(), 6);
-        assert_eq!(buf.chunk(), b"ab");
-        buf.advance(3);
-        assert_eq!(buf.chunk(), b"de");
-        assert_eq!(buf.remaining(), 3);
-        buf.advance(2);
-        assert_eq!(buf.chunk(), b"f");
-        buf.advance(9);
-        assert_eq!(buf.remaining(), 0);
-        assert_eq!(buf.chunk(), b"");
+        assert_eq!(buf.chunk(), b"abcde");
+        buf.advance(5);
+        assert_eq!(buf.chunk(), &long[..]);
+    }
+
+    #[cfg(feature = "bytes")]
+    #[test]
+    fn parts_and_line_bufs_hand_over_their_chunks() {
+        let mut head = Head::new();
+        head.line(NL_EVENT, Some(b"e"));
+        head.line(NL_ID, Some(b""));
+        let lines = RefLines::new(b"line", head.data_prefix());
+        let len = lines.encoded_len();
+        let (frame, len) = head.frame(lines, len);
+        for step in [1, 2, usize::MAX] {
+            let (out, n) = drain(frame.parts(len).unwrap(), step);
+            assert_eq!(&out[..n], b"event: e\nid: \ndata: line\n\n");
+            for line in [&b""[..], b"abc"] {
+                let buf = LineBuf {
+                    prefix: DATA,
+                    line,
+                    end: END,
+                };
+                let (out, n) = drain(buf, step);
+                assert_eq!(n, DATA.len() + line.len() + END.len());
+                assert_eq!(&out[..DATA.len()], DATA);
+                assert_eq!(&out[DATA.len()..n - END.len()], line);
+                assert_eq!(&out[n - END.len()..n], END);
+            }
+        }
     }
 }

@@ -1,9 +1,9 @@
 //! Building owned events, and encoding them.
 
-use bytes::{BufMut, Bytes};
+use bytes::{Buf, BufMut, Bytes};
 
-use super::{add_data_line, check_value, field_line_len, Digits, LineRanges, Pieces};
-use super::{EncodeError, FieldName, EVENT, ID, LF, RETRY};
+use super::{check_value, Break, Digits, Frame, Head, LineSplit, Lines};
+use super::{EncodeError, FieldName, END, NL_DATA, NL_EVENT, NL_ID, NL_RETRY};
 use crate::event::{DataLines, Event, DEFAULT_EVENT_TYPE};
 
 /// Encoding. Every [`Event`] can be encoded: the builder checks its values
@@ -27,7 +27,7 @@ impl Event {
     pub fn new(data: impl Into<Bytes>) -> Event {
         Event {
             event_type: Bytes::from_static(DEFAULT_EVENT_TYPE.as_bytes()),
-            data: split_data(&data.into()),
+            data: split_data(data.into()),
             id: Bytes::new(),
             retry: None,
         }
@@ -57,7 +57,7 @@ impl Event {
     /// ```
     pub fn encoded_len(&self) -> usize {
         let retry = self.retry.map(Digits::new);
-        self.len_with(retry.as_ref().map(Digits::as_bytes))
+        self.frame(retry.as_ref().map(Digits::as_bytes)).1
     }
 
     /// Writes the event into `dst`: an `event` line unless the type is
@@ -91,9 +91,19 @@ impl Event {
     /// [`encode_to_slice`](Event::encode_to_slice), which returns an error
     /// instead.
     pub fn encode(&self, dst: &mut impl BufMut) {
-        let retry = self.retry.map(Digits::new);
-        let retry = retry.as_ref().map(Digits::as_bytes);
-        if let Err(err) = super::write_to_buf(self.len_with(retry), self.pieces(retry), dst) {
+        let result = match self.data.as_slice() {
+            [line] if self.retry.is_none() && self.is_plain() => {
+                // The most common event: data of one line alone.
+                super::write_line_to_buf(line, dst)
+            }
+            _ => {
+                let retry = self.retry.map(Digits::new);
+                let retry = retry.as_ref().map(Digits::as_bytes);
+                let (frame, len) = self.frame(retry);
+                super::write_to_buf(len, frame, dst)
+            }
+        };
+        if let Err(err) = result {
             panic!("Event::encode: {err}, more than the destination has room for");
         }
     }
@@ -121,7 +131,8 @@ impl Event {
     pub fn encode_to_slice(&self, dst: &mut [u8]) -> Result<usize, EncodeError> {
         let retry = self.retry.map(Digits::new);
         let retry = retry.as_ref().map(Digits::as_bytes);
-        super::write_to_slice(self.len_with(retry), self.pieces(retry), dst)
+        let (frame, len) = self.frame(retry);
+        super::write_to_slice(len, frame, dst)
     }
 
     /// Encodes the event into new [`Bytes`] with one allocation of exactly
@@ -143,26 +154,27 @@ impl Event {
         let retry = retry.as_ref().map(Digits::as_bytes);
         // The encoding is shorter than the event's own storage, so it is
         // never too large.
-        super::write_to_bytes(self.len_with(retry), self.pieces(retry)).unwrap_or_default()
+        let (frame, len) = self.frame(retry);
+        super::write_to_bytes(len, frame).unwrap_or_default()
     }
 
-    /// The length of [`pieces`](Event::pieces), worked out without walking
-    /// them.
-    fn len_with(&self, retry: Option<&[u8]>) -> usize {
-        let data = match self.data.as_slice() {
-            [] => add_data_line(0, 0),
-            lines => lines
-                .iter()
-                .fold(0, |sum, line| add_data_line(sum, line.len())),
-        };
-        [
-            field_line_len(EVENT, self.written_type()),
-            field_line_len(ID, self.written_id()),
-            field_line_len(RETRY, retry),
-            data,
-        ]
-        .into_iter()
-        .fold(LF.len(), usize::saturating_add)
+    /// The encoding as a sequence of chunks, and its length, worked out
+    /// from the lines' lengths without reading them.
+    #[inline]
+    fn frame<'p>(&'p self, retry: Option<&'p [u8]>) -> (Frame<'p, OwnedLines<'p>>, usize) {
+        let mut head = Head::new();
+        head.line(NL_EVENT, self.written_type());
+        head.line(NL_ID, self.written_id());
+        head.line(NL_RETRY, retry);
+        let lines = OwnedLines::new(&self.data, head.data_prefix());
+        let len = lines.encoded_len();
+        head.frame(lines, len)
+    }
+
+    /// Whether neither the type nor the ID is written.
+    #[inline]
+    fn is_plain(&self) -> bool {
+        self.id.is_empty() && is_default_type(&self.event_type)
     }
 
     /// The event type, unless a decoder would assume it.
@@ -174,19 +186,6 @@ impl Event {
     fn written_id(&self) -> Option<&[u8]> {
         (!self.id.is_empty()).then_some(&self.id[..])
     }
-
-    /// The encoding as a sequence of byte slices, empty ones left out.
-    fn pieces<'p>(&'p self, retry: Option<&'p [u8]>) -> Pieces<'p, impl Iterator<Item = &'p [u8]>> {
-        // Events always have a data line; should one have none, writing an
-        // empty one keeps it an event.
-        let no_data = self.data.is_empty().then_some(&b""[..]);
-        let lines = self.data.iter().map(|line| &line[..]).chain(no_data);
-        let mut pieces = Pieces::new(lines, true);
-        pieces.head_line(EVENT, self.written_type());
-        pieces.head_line(ID, self.written_id());
-        pieces.head_line(RETRY, retry);
-        pieces
-    }
 }
 
 /// Whether a decoder would give this type when no `event` line is sent.
@@ -194,11 +193,100 @@ fn is_default_type(event_type: &[u8]) -> bool {
     event_type.is_empty() || event_type == DEFAULT_EVENT_TYPE.as_bytes()
 }
 
-/// Splits data into lines at LF, CR and CRLF, as slices of it.
-fn split_data(data: &Bytes) -> DataLines {
-    let mut lines = DataLines::with_capacity(LineRanges::new(data).count());
-    lines.extend(LineRanges::new(data).map(|range| data.slice(range)));
-    lines
+/// The lines of an event's data as pairs of a frame's chunks: each line
+/// after the separator before it, then the end of the frame. An event with
+/// no lines gets one empty line, which keeps it an event.
+pub(crate) struct OwnedLines<'p> {
+    lines: core::slice::Iter<'p, Bytes>,
+    /// The separator before the next line, [`END`] after the last line,
+    /// and empty once that was yielded.
+    sep: &'static [u8],
+    /// Whether the one empty line of an event without lines is still due.
+    empty: bool,
+}
+
+impl<'p> OwnedLines<'p> {
+    #[inline]
+    fn new(lines: &'p [Bytes], first: &'static [u8]) -> OwnedLines<'p> {
+        OwnedLines {
+            lines: lines.iter(),
+            sep: first,
+            empty: lines.is_empty(),
+        }
+    }
+
+    /// The length of what the pairs write.
+    #[inline]
+    fn encoded_len(&self) -> usize {
+        let lines = self.lines.as_slice();
+        let seps = lines.len().saturating_sub(1).saturating_mul(NL_DATA.len());
+        lines
+            .iter()
+            .fold(self.sep.len() + END.len(), |sum, line| {
+                sum.saturating_add(line.len())
+            })
+            .saturating_add(seps)
+    }
+}
+
+impl<'p> Iterator for OwnedLines<'p> {
+    type Item = (&'static [u8], &'p [u8]);
+
+    #[inline]
+    fn next(&mut self) -> Option<(&'static [u8], &'p [u8])> {
+        match self.lines.next() {
+            Some(line) => {
+                let next = if self.lines.len() == 0 { END } else { NL_DATA };
+                Some((core::mem::replace(&mut self.sep, next), line))
+            }
+            None if self.empty => {
+                self.empty = false;
+                Some((core::mem::replace(&mut self.sep, END), &[]))
+            }
+            None => {
+                let sep = core::mem::take(&mut self.sep);
+                (!sep.is_empty()).then_some((sep, &[][..]))
+            }
+        }
+    }
+}
+
+impl<'p> Lines<'p> for OwnedLines<'p> {
+    #[inline]
+    fn tail(&self) -> Option<[&'p [u8]; 3]> {
+        match self.lines.as_slice() {
+            [] if self.empty => Some([self.sep, &[], END]),
+            [] => Some([self.sep, &[], &[]]),
+            [line] => Some([self.sep, line, END]),
+            _ => None,
+        }
+    }
+}
+
+/// Splits data into lines at LF, CR and CRLF, as slices of it: one search
+/// for data of one line, which is kept as it is.
+fn split_data(mut data: Bytes) -> DataLines {
+    let lines = LineSplit::new(&data);
+    if lines.is_one_line() {
+        return DataLines::from_buf([data]);
+    }
+    let mut out = DataLines::with_capacity(lines.count_lines());
+    let mut last = 0;
+    for (start, end, kind) in lines {
+        if kind == Break::Last {
+            last = start;
+        } else {
+            out.push(data.slice(start..end));
+        }
+    }
+    // The last line takes over the data's own handle.
+    if last < data.len() {
+        data.advance(last);
+        out.push(data);
+    } else {
+        out.push(Bytes::new());
+    }
+    out
 }
 
 /// Builds an [`Event`], checking its values once, in [`build`](EventBuilder::build).
@@ -334,7 +422,7 @@ impl EventBuilder {
         };
         Ok(Event {
             event_type,
-            data: split_data(&self.data),
+            data: split_data(self.data),
             id: self.id,
             retry: self.retry,
         })
