@@ -561,12 +561,11 @@ impl EventDecoder {
     #[inline]
     fn take_data(&mut self) -> DataLines {
         if self.data.len() == 1 {
-            let mut one = DataLines::new();
-            one.extend(self.data.pop());
-            one
-        } else {
-            self.data.drain(..).collect()
+            if let Some(line) = self.data.pop() {
+                return DataLines::from_buf([line]);
+            }
         }
+        self.data.drain(..).collect()
     }
 
     /// Turns what the loop found into an [`Item`].

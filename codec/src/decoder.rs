@@ -196,7 +196,7 @@ impl Decoder {
     /// Returns [`Step::Field`] for the first complete line,
     /// [`Step::NeedMore`] when no complete line is left, or an error when a
     /// [`Limits`] bound is exceeded. Never panics.
-    #[inline]
+    #[inline(always)]
     pub fn decode<'b>(&mut self, buf: &'b [u8]) -> Decoded<'b> {
         // The common case: mid-stream, nothing carried over from the last
         // call, and a complete line at the front.
