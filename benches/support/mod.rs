@@ -172,18 +172,44 @@ impl Contender {
     }
 }
 
+/// A read buffer kept from pass to pass over one input.
+#[derive(Default)]
+struct KeptBuffer {
+    buf: bytes::BytesMut,
+    /// The input it was last used for: its first chunk's address and the
+    /// number of chunks.
+    input: (usize, usize),
+}
+
+impl KeptBuffer {
+    /// The buffer, emptied; a fresh one if `chunks` is not the last input.
+    fn for_input(&mut self, chunks: &[Bytes]) -> &mut bytes::BytesMut {
+        let input = (
+            chunks.first().map_or(0, |c| c.as_ptr() as usize),
+            chunks.len(),
+        );
+        if input != self.input {
+            self.input = input;
+            self.buf = bytes::BytesMut::new();
+        }
+        self.buf.clear();
+        &mut self.buf
+    }
+}
+
 /// The decode contenders, ssekit first, with the given limits for ssekit.
 pub(crate) fn decoders(limits: ssekit::Limits) -> Vec<Contender> {
     use drivers::*;
     let mut buf = Vec::new();
     // The read buffers of the two `BytesMut`-fed decoders live as long as a
-    // connection would, so that a pass starts with a buffer that has room,
-    // as in a running `FramedRead`, rather than paying for a fresh one.
-    let mut ssekit_buf = bytes::BytesMut::new();
-    let mut sse_codec_buf = bytes::BytesMut::new();
+    // connection would: from pass to pass over the same input, so that a
+    // pass starts with a buffer that has room, as in a running `FramedRead`,
+    // rather than paying for a fresh one. A new input gets a new buffer.
+    let mut ssekit_buf = KeptBuffer::default();
+    let mut sse_codec_buf = KeptBuffer::default();
     vec![
         Contender::new("ssekit_owned", Kind::Ssekit, move |c| {
-            ssekit_owned(c, limits, &mut ssekit_buf)
+            ssekit_owned(c, limits, ssekit_buf.for_input(c))
         }),
         Contender::new("ssekit_bytes", Kind::Ssekit, move |c| {
             ssekit_bytes(c, limits)
@@ -199,7 +225,7 @@ pub(crate) fn decoders(limits: ssekit::Limits) -> Vec<Contender> {
         Contender::new("sseer", Kind::Peer, sseer),
         Contender::new("eventsource_stream", Kind::Peer, eventsource_stream),
         Contender::new("sse_codec", Kind::Peer, move |c| {
-            sse_codec(c, &mut sse_codec_buf)
+            sse_codec(c, sse_codec_buf.for_input(c))
         }),
         Contender::new("async_sse", Kind::Peer, async_sse),
         Contender::new("memchr_count", Kind::Baseline, memchr_count),

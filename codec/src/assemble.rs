@@ -53,6 +53,10 @@ impl Source for Bytes {
 /// is appended to the carry whole by [`EventDecoder::decode_chunk`].
 const SMALL_CHUNK: usize = 256;
 
+/// The least room [`EventDecoder::decode_chunk`] makes when its carry buffer
+/// must grow.
+const CARRY_ROOM: usize = 4096;
+
 /// What the decoding loop stopped at. The event itself is built by the
 /// caller, straight into its return value.
 enum Found {
@@ -148,6 +152,12 @@ pub struct EventDecoder {
     id_changed: bool,
     last_event_id: Bytes,
     reconnection_time: Option<u64>,
+    /// For [`decode_chunk`](EventDecoder::decode_chunk): whole chunks that
+    /// continue the line carried in its `carry`, with no line ending in
+    /// them, kept as they are until the line ends and then copied into the
+    /// carry at once. Together at most `max_line_len` bytes.
+    pieces: Vec<Bytes>,
+    pieces_len: usize,
 }
 
 impl Default for EventDecoder {
@@ -188,6 +198,8 @@ impl EventDecoder {
             id_changed: false,
             last_event_id: Bytes::new(),
             reconnection_time: None,
+            pieces: Vec::new(),
+            pieces_len: 0,
         }
     }
 
@@ -318,9 +330,13 @@ impl EventDecoder {
     /// `carry` followed by `chunk`.
     ///
     /// Events whose lines lie whole in a chunk share its storage; only a line
-    /// split across chunks is copied (into `carry`), up to its line ending.
-    /// A chunk of at most 256 bytes that continues a carried line is copied
-    /// whole, which is cheaper than slicing it. Call again until it
+    /// split across chunks is copied (into `carry`), up to its line ending,
+    /// and only once: chunks with no line ending that continue a long line
+    /// are kept as they are (within `max_line_len`) and copied when the line
+    /// ends. A chunk of at most 256 bytes that continues a carried line is
+    /// copied whole, which is cheaper than slicing it. `carry` is part of the
+    /// decoder's state: pass it only to this method and to
+    /// [`finish`](EventDecoder::finish). Call again until it
     /// returns `Ok(None)`; then `chunk` is empty and `carry` holds at most one
     /// incomplete line, and the next chunk can be passed in.
     ///
@@ -371,30 +387,68 @@ impl EventDecoder {
                 }
                 // What is left of the chunk is the start of a line, already
                 // searched; it moves to the front of the input unchanged.
-                carry.extend_from_slice(chunk);
+                self.extend_carry(carry, chunk);
                 chunk.clear();
             } else if chunk.len() <= SMALL_CHUNK {
                 // A small chunk after a carried line is carried whole:
                 // cheaper than searching it for the line end first and then
                 // decoding the rest of it in place.
-                carry.extend_from_slice(chunk);
+                self.extend_carry(carry, chunk);
                 chunk.clear();
             } else {
                 // Complete the carried line from the chunk; the rest of the
                 // chunk is then decoded in place.
                 match memchr::memchr2(b'\n', b'\r', chunk) {
-                    Some(at) => carry.extend_from_slice(&chunk.split_to(at + 1)),
+                    Some(at) => {
+                        let end = chunk.split_to(at + 1);
+                        self.extend_carry(carry, &end);
+                    }
                     None => {
-                        // No line end: the whole chunk extends the line, and
-                        // it need not be searched again.
-                        carry.extend_from_slice(chunk);
-                        chunk.clear();
-                        self.tail_scanned = carry.len();
-                        grew = true;
+                        let len = carry.len() + self.pieces_len + chunk.len();
+                        if len <= self.limits().get_max_line_len() {
+                            // The line goes on and is still within its
+                            // limit: keep the chunk as it is, to be copied
+                            // once when the line ends.
+                            self.pieces_len += chunk.len();
+                            self.pieces.push(core::mem::take(chunk));
+                        } else {
+                            // Over the limit: the field layer reports it
+                            // and drops the line, from one buffer.
+                            self.extend_carry(carry, chunk);
+                            chunk.clear();
+                            self.tail_scanned = carry.len();
+                            grew = true;
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// Appends the kept pieces of the carried line, then `more`, to `carry`,
+    /// growing it at most once. The pieces hold no line ending, so only
+    /// `more` is left to be searched.
+    fn extend_carry(&mut self, carry: &mut BytesMut, more: &[u8]) {
+        if carry.capacity() - carry.len() < more.len() {
+            // Events and the last event ID may hold slices of the carry's
+            // storage, so growing it usually means a new allocation: make
+            // it big enough for the next few small chunks too.
+            carry.reserve((self.pieces_len + more.len()).max(CARRY_ROOM));
+        }
+        if !self.pieces.is_empty() {
+            // Pieces are only kept once the carry was searched whole.
+            let searched = self.tail_scanned >= carry.len();
+            carry.reserve(self.pieces_len + more.len());
+            for piece in self.pieces.drain(..) {
+                carry.extend_from_slice(&piece);
+            }
+            self.pieces_len = 0;
+            if searched {
+                self.tail_scanned = carry.len();
+                self.fields.assume_no_line_end(carry.len());
+            }
+        }
+        carry.extend_from_slice(more);
     }
 
     /// Ends the stream: drops the event in progress and the unconsumed input
@@ -422,6 +476,8 @@ impl EventDecoder {
         self.ready = Bytes::new();
         self.ready_at = 0;
         self.tail_scanned = 0;
+        self.pieces.clear();
+        self.pieces_len = 0;
         self.drop_event();
         end
     }
