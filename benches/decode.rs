@@ -28,7 +28,7 @@ fn decode(c: &mut Criterion) {
     let deliveries: Vec<String> = DELIVERIES.iter().map(|d| d.name()).collect();
     for kind in WORKLOADS {
         let group_name = format!("decode_{}", kind.name());
-        let mut contenders = decoders(ssekit::Limits::default());
+        let mut contenders = decoders(ssekit::Limits::default(), true);
         let names: Vec<&str> = contenders.iter().map(|c| c.name).collect();
         if !cfg.wants_group(&group_name, &names, &deliveries) {
             continue;

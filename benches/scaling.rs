@@ -27,7 +27,7 @@ const CHUNK: Delivery = Delivery::Fixed(64);
 
 fn scaling(c: &mut Criterion) {
     let cfg = Config::from_env();
-    let mut contenders = decoders(ssekit::Limits::unbounded());
+    let mut contenders = decoders(ssekit::Limits::unbounded(), false);
     let mut group = c.benchmark_group(GROUP);
     for mib in [1usize, 8, 64] {
         let label = format!("{mib}MiB");

@@ -50,9 +50,11 @@ COLORS = {
 # correctly-parsing peer in that column.
 RATIOS = {
     "decode": [("ssekit_owned", "peer"), ("ssekit_bytes", "peer"), ("ssekit_fields", "ssekit_owned"),
-               ("ssekit_owned", "memchr_count")],
-    "scaling": [("ssekit_owned", "peer"), ("ssekit_fields", "ssekit_owned")],
-    "encode": [("ssekit_event", "peer"), ("ssekit_event", "axum"), ("ssekit_prebuilt", "memcpy"),
+               ("ssekit_fields", "ssekit_bytes"), ("ssekit_owned", "memchr_count"),
+               ("ssekit_bytes", "memchr_count")],
+    "scaling": [("ssekit_owned", "peer"), ("ssekit_bytes", "peer"), ("ssekit_fields", "ssekit_owned")],
+    "encode": [("ssekit_event", "peer"), ("ssekit_event", "axum"), ("ssekit_event_ref", "axum"),
+               ("ssekit_prebuilt", "axum"), ("ssekit_event", "memcpy"), ("ssekit_prebuilt", "memcpy"),
                ("ssekit_event_ref", "memcpy")],
 }
 

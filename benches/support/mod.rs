@@ -173,22 +173,32 @@ impl Contender {
 }
 
 /// A read buffer kept from pass to pass over one input.
-#[derive(Default)]
 struct KeptBuffer {
     buf: bytes::BytesMut,
     /// The input it was last used for: its first chunk's address and the
     /// number of chunks.
     input: (usize, usize),
+    /// Whether to keep it at all.
+    keep: bool,
 }
 
 impl KeptBuffer {
-    /// The buffer, emptied; a fresh one if `chunks` is not the last input.
+    fn new(keep: bool) -> KeptBuffer {
+        KeptBuffer {
+            buf: bytes::BytesMut::new(),
+            input: (0, 0),
+            keep,
+        }
+    }
+
+    /// The buffer, emptied; a fresh one if `chunks` is not the last input
+    /// or buffers are not kept.
     fn for_input(&mut self, chunks: &[Bytes]) -> &mut bytes::BytesMut {
         let input = (
             chunks.first().map_or(0, |c| c.as_ptr() as usize),
             chunks.len(),
         );
-        if input != self.input {
+        if !self.keep || input != self.input {
             self.input = input;
             self.buf = bytes::BytesMut::new();
         }
@@ -198,15 +208,18 @@ impl KeptBuffer {
 }
 
 /// The decode contenders, ssekit first, with the given limits for ssekit.
-pub(crate) fn decoders(limits: ssekit::Limits) -> Vec<Contender> {
+/// With `keep_buffers`, the two decoders fed through a `BytesMut` keep it
+/// from pass to pass over the same input (see [`KeptBuffer`]); without, each
+/// pass starts with a new, empty one.
+pub(crate) fn decoders(limits: ssekit::Limits, keep_buffers: bool) -> Vec<Contender> {
     use drivers::*;
     let mut buf = Vec::new();
     // The read buffers of the two `BytesMut`-fed decoders live as long as a
     // connection would: from pass to pass over the same input, so that a
     // pass starts with a buffer that has room, as in a running `FramedRead`,
     // rather than paying for a fresh one. A new input gets a new buffer.
-    let mut ssekit_buf = KeptBuffer::default();
-    let mut sse_codec_buf = KeptBuffer::default();
+    let mut ssekit_buf = KeptBuffer::new(keep_buffers);
+    let mut sse_codec_buf = KeptBuffer::new(keep_buffers);
     vec![
         Contender::new("ssekit_owned", Kind::Ssekit, move |c| {
             ssekit_owned(c, limits, ssekit_buf.for_input(c))

@@ -489,7 +489,7 @@ impl EventDecoder {
             if self.ready_at == self.ready.len() && !self.refill(src)? {
                 return Ok(Found::NeedMore);
             }
-            let step = self.fields.decode(&self.ready[self.ready_at..]);
+            let step = self.fields.decode_lines(&self.ready[self.ready_at..]);
             let base = self.ready_at;
             self.ready_at += step.consumed;
             let field = match step.status {

@@ -196,10 +196,40 @@ impl Decoder {
     /// Returns [`Step::Field`] for the first complete line,
     /// [`Step::NeedMore`] when no complete line is left, or an error when a
     /// [`Limits`] bound is exceeded. Never panics.
-    #[inline(always)]
+    #[inline]
     pub fn decode<'b>(&mut self, buf: &'b [u8]) -> Decoded<'b> {
-        // The common case: mid-stream, nothing carried over from the last
-        // call, and a complete line at the front.
+        // The common case: mid-stream, no LF to skip and nothing being
+        // discarded. The search resumes where the last call left it.
+        if self.bom_checked && !self.skip_lf && self.discard == Discard::No {
+            let from = if self.scanned <= buf.len() {
+                self.scanned
+            } else {
+                0
+            };
+            match find_line_end(buf, from) {
+                Some(end) => {
+                    let next = self.after_line_end(buf, end);
+                    let status = self.complete_line(&buf[..end], 0);
+                    return self.finish_call(next, 0, status);
+                }
+                // Still incomplete and within its limit: ask for more.
+                None if buf.len() <= self.limits.get_max_line_len() => {
+                    return self.finish_call(0, buf.len(), Ok(Step::NeedMore));
+                }
+                None => {}
+            }
+        }
+        self.decode_general(buf)
+    }
+
+    /// [`decode`](Decoder::decode) for input that is known to end with a
+    /// line ending, such as the complete lines the event layer takes at
+    /// once: its fast path is only for a complete line at the front, with
+    /// nothing carried over, which keeps it small enough to inline into
+    /// the event layer's loop.
+    #[cfg(feature = "bytes")]
+    #[inline(always)]
+    pub(crate) fn decode_lines<'b>(&mut self, buf: &'b [u8]) -> Decoded<'b> {
         if self.bom_checked && !self.skip_lf && self.scanned == 0 && self.discard == Discard::No {
             if let Some(end) = find_line_end(buf, 0) {
                 let next = self.after_line_end(buf, end);
