@@ -67,22 +67,40 @@ pub(crate) fn ssekit_bytes(chunks: &[Bytes], limits: Limits) -> Tally {
     t
 }
 
-/// ssekit's `futures::Stream` adapter (`ssekit::adapters::stream`), the
-/// path an application with an HTTP body stream takes.
-pub(crate) fn ssekit_stream(chunks: &[Bytes], limits: Limits) -> Tally {
-    use ssekit::adapters::stream::SseStreamExt;
-    let body = futures::stream::iter(chunks.iter().cloned().map(Ok::<Bytes, Infallible>));
-    let mut events = body.sse_events_with_limits(limits);
+/// The chunks as the byte stream an HTTP client hands over.
+fn body<'a, E: 'a>(chunks: &'a [Bytes]) -> impl futures::Stream<Item = Result<Bytes, E>> + 'a {
+    futures::stream::iter(chunks.iter().cloned().map(Ok))
+}
+
+/// Drains `events` under `block_on`, counting each item that `data_len`
+/// says is an event (with its data length) and each error.
+fn tally_stream<T, E>(
+    events: impl futures::Stream<Item = Result<T, E>>,
+    data_len: impl Fn(T) -> Option<usize>,
+) -> Tally {
     block_on(async {
+        let mut events = core::pin::pin!(events);
         let mut t = Tally::default();
         while let Some(item) = events.next().await {
             match item {
-                Ok(event) => add(&mut t, &event),
+                Ok(item) => {
+                    if let Some(len) = data_len(item) {
+                        t.event(len);
+                    }
+                }
                 Err(_) => t.errors += 1,
             }
         }
         t
     })
+}
+
+/// ssekit's `futures::Stream` adapter (`ssekit::adapters::stream`), the
+/// path an application with an HTTP body stream takes.
+pub(crate) fn ssekit_stream(chunks: &[Bytes], limits: Limits) -> Tally {
+    use ssekit::adapters::stream::SseStreamExt;
+    let events = body::<Infallible>(chunks).sse_events_with_limits(limits);
+    tally_stream(events, |event| Some(event.data_len()))
 }
 
 /// What the field layer has seen of the event in progress.
@@ -188,55 +206,21 @@ pub(crate) fn sse_core(chunks: &[Bytes]) -> Tally {
 /// It yields every block, also those without data; only blocks with a
 /// `data` field are events.
 pub(crate) fn sse_stream(chunks: &[Bytes]) -> Tally {
-    let body = futures::stream::iter(chunks.iter().cloned().map(Ok::<Bytes, Infallible>));
-    let mut events = sse_stream::SseByteStream::new(body);
-    block_on(async {
-        let mut t = Tally::default();
-        while let Some(item) = events.next().await {
-            match item {
-                Ok(sse) => {
-                    if let Some(data) = sse.data {
-                        t.event(data.len());
-                    }
-                }
-                Err(_) => t.errors += 1,
-            }
-        }
-        t
-    })
+    let events = sse_stream::SseByteStream::new(body::<Infallible>(chunks));
+    tally_stream(events, |sse| sse.data.map(|data| data.len()))
 }
 
 /// `sseer`: its `EventStream` over a stream of `Bytes`.
 pub(crate) fn sseer(chunks: &[Bytes]) -> Tally {
-    let body = futures::stream::iter(chunks.iter().cloned().map(Ok::<Bytes, Infallible>));
-    let mut events = sseer::EventStream::new(body);
-    block_on(async {
-        let mut t = Tally::default();
-        while let Some(item) = events.next().await {
-            match item {
-                Ok(event) => t.event(event.data.len()),
-                Err(_) => t.errors += 1,
-            }
-        }
-        t
-    })
+    let events = sseer::EventStream::new(body::<Infallible>(chunks));
+    tally_stream(events, |event| Some(event.data.len()))
 }
 
 /// `eventsource-stream`: `Eventsource::eventsource()` on a stream of `Bytes`.
 pub(crate) fn eventsource_stream(chunks: &[Bytes]) -> Tally {
     use eventsource_stream::Eventsource;
-    let body = futures::stream::iter(chunks.iter().cloned().map(Ok::<Bytes, Infallible>));
-    let mut events = Eventsource::eventsource(body);
-    block_on(async {
-        let mut t = Tally::default();
-        while let Some(item) = events.next().await {
-            match item {
-                Ok(event) => t.event(event.data.len()),
-                Err(_) => t.errors += 1,
-            }
-        }
-        t
-    })
+    let events = Eventsource::eventsource(body::<Infallible>(chunks));
+    tally_stream(events, |event| Some(event.data.len()))
 }
 
 /// `sse-codec`: its `futures_codec::Decoder` driven synchronously over a
@@ -270,18 +254,10 @@ pub(crate) fn sse_codec(chunks: &[Bytes], buf: &mut BytesMut) -> Tally {
 /// stream becomes one with `TryStreamExt::into_async_read`.
 pub(crate) fn async_sse(chunks: &[Bytes]) -> Tally {
     use futures::TryStreamExt;
-    let body = futures::stream::iter(chunks.iter().cloned().map(Ok::<Bytes, std::io::Error>));
-    let mut events = async_sse::decode(body.into_async_read());
-    block_on(async {
-        let mut t = Tally::default();
-        while let Some(item) = events.next().await {
-            match item {
-                Ok(async_sse::Event::Message(m)) => t.event(m.data().len()),
-                Ok(async_sse::Event::Retry(_)) => {}
-                Err(_) => t.errors += 1,
-            }
-        }
-        t
+    let events = async_sse::decode(body::<std::io::Error>(chunks).into_async_read());
+    tally_stream(events, |item| match item {
+        async_sse::Event::Message(m) => Some(m.data().len()),
+        async_sse::Event::Retry(_) => None,
     })
 }
 

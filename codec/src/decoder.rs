@@ -200,18 +200,14 @@ impl Decoder {
     pub fn decode<'b>(&mut self, buf: &'b [u8]) -> Decoded<'b> {
         // The common case: mid-stream, no LF to skip and nothing being
         // discarded. The search resumes where the last call left it.
-        if self.bom_checked && !self.skip_lf && self.discard == Discard::No {
+        if self.is_plain() {
             let from = if self.scanned <= buf.len() {
                 self.scanned
             } else {
                 0
             };
             match find_line_end(buf, from) {
-                Some(end) => {
-                    let next = self.after_line_end(buf, end);
-                    let status = self.complete_line(&buf[..end], 0);
-                    return self.finish_call(next, 0, status);
-                }
+                Some(end) => return self.line_at_front(buf, end),
                 // Still incomplete and within its limit: ask for more.
                 None if buf.len() <= self.limits.get_max_line_len() => {
                     return self.finish_call(0, buf.len(), Ok(Step::NeedMore));
@@ -230,14 +226,28 @@ impl Decoder {
     #[cfg(feature = "bytes")]
     #[inline(always)]
     pub(crate) fn decode_lines<'b>(&mut self, buf: &'b [u8]) -> Decoded<'b> {
-        if self.bom_checked && !self.skip_lf && self.scanned == 0 && self.discard == Discard::No {
+        if self.is_plain() && self.scanned == 0 {
             if let Some(end) = find_line_end(buf, 0) {
-                let next = self.after_line_end(buf, end);
-                let status = self.complete_line(&buf[..end], 0);
-                return self.finish_call(next, 0, status);
+                return self.line_at_front(buf, end);
             }
         }
         self.decode_general(buf)
+    }
+
+    /// Whether the fast paths apply: the stream start was checked for a
+    /// byte order mark, no LF is to be skipped, nothing is being discarded.
+    #[inline(always)]
+    fn is_plain(&self) -> bool {
+        self.bom_checked && !self.skip_lf && self.discard == Discard::No
+    }
+
+    /// Consumes and interprets the line at the front of `buf`, which ends at
+    /// `buf[end]`, in the plain state.
+    #[inline(always)]
+    fn line_at_front<'b>(&mut self, buf: &'b [u8], end: usize) -> Decoded<'b> {
+        let next = self.after_line_end(buf, end);
+        let status = self.complete_line(&buf[..end], 0);
+        self.finish_call(next, 0, status)
     }
 
     /// [`decode`](Decoder::decode) in every state.
@@ -328,16 +338,15 @@ impl Decoder {
     }
 
     /// For an unconsumed input of `len` bytes that holds no CR or LF: when
-    /// [`decode`](Decoder::decode) would only ask for more input (no byte
-    /// order mark to check, no LF to skip, nothing being discarded, the line
-    /// within its limit), records that the input was searched and returns
-    /// `true`, so the caller can skip that call. Otherwise returns `false`
-    /// and changes nothing.
+    /// [`decode`](Decoder::decode) would only ask for more input (the plain
+    /// state, the line within its limit), records that the input was
+    /// searched and returns `true`, so the caller can skip that call, which
+    /// costs more on small inputs. Otherwise returns `false` and changes
+    /// nothing.
     #[cfg(feature = "bytes")]
     #[inline]
     pub(crate) fn incomplete_line_fits(&mut self, len: usize) -> bool {
-        let plain = self.bom_checked && !self.skip_lf && self.discard == Discard::No;
-        if plain && len <= self.limits.get_max_line_len() {
+        if self.is_plain() && len <= self.limits.get_max_line_len() {
             self.scanned = len;
             true
         } else {

@@ -233,8 +233,7 @@ impl<'a> EventRef<'a> {
     /// assert_eq!(EventRef::new().data("a\r\nb").encoded_len(), 17);
     /// ```
     pub fn encoded_len(&self) -> usize {
-        let retry = self.retry.map(Digits::new);
-        self.frame(retry.as_ref().map(Digits::as_bytes)).1
+        self.with_frame(|_, len| len)
     }
 
     /// Writes the frame at the start of `dst` and returns its length.
@@ -265,10 +264,7 @@ impl<'a> EventRef<'a> {
     /// frame's length if `dst` is shorter.
     pub fn encode_to_slice(&self, dst: &mut [u8]) -> Result<usize, EncodeError> {
         self.validate()?;
-        let retry = self.retry.map(Digits::new);
-        let retry = retry.as_ref().map(Digits::as_bytes);
-        let (frame, len) = self.frame(retry);
-        super::write_to_slice(len, frame, dst)
+        self.with_frame(|frame, len| super::write_to_slice(len, frame, dst))
     }
 
     /// Appends the frame to `dst`, reserving room for all of it first.
@@ -291,10 +287,7 @@ impl<'a> EventRef<'a> {
     #[cfg(feature = "alloc")]
     pub fn encode_to_vec(&self, dst: &mut alloc::vec::Vec<u8>) -> Result<(), EncodeError> {
         self.validate()?;
-        let retry = self.retry.map(Digits::new);
-        let retry = retry.as_ref().map(Digits::as_bytes);
-        let (frame, len) = self.frame(retry);
-        super::write_to_vec(len, frame, dst)
+        self.with_frame(|frame, len| super::write_to_vec(len, frame, dst))
     }
 
     /// Writes the frame into any [`BufMut`](bytes::BufMut).
@@ -336,10 +329,7 @@ impl<'a> EventRef<'a> {
             }
         }
         self.validate()?;
-        let retry = self.retry.map(Digits::new);
-        let retry = retry.as_ref().map(Digits::as_bytes);
-        let (frame, len) = self.frame(retry);
-        super::write_to_buf(len, frame, dst)
+        self.with_frame(|frame, len| super::write_to_buf(len, frame, dst))
     }
 
     /// Encodes the frame into new [`Bytes`](bytes::Bytes) with one
@@ -363,10 +353,16 @@ impl<'a> EventRef<'a> {
     #[cfg(feature = "bytes")]
     pub fn to_bytes(&self) -> Result<bytes::Bytes, EncodeError> {
         self.validate()?;
+        self.with_frame(|frame, len| super::write_to_bytes(len, frame))
+    }
+
+    /// Calls `f` with [`frame`](Self::frame), the `retry` value's digits
+    /// living here.
+    #[inline]
+    fn with_frame<R>(&self, f: impl FnOnce(Frame<'_, RefLines<'_>>, usize) -> R) -> R {
         let retry = self.retry.map(Digits::new);
-        let retry = retry.as_ref().map(Digits::as_bytes);
-        let (frame, len) = self.frame(retry);
-        super::write_to_bytes(len, frame)
+        let (frame, len) = self.frame(retry.as_ref().map(Digits::as_bytes));
+        f(frame, len)
     }
 
     /// The frame as a sequence of chunks, and its length: one pass over the

@@ -495,12 +495,7 @@ impl<'p, L: Lines<'p>> Frame<'p, L> {
     #[inline]
     fn parts(&self, len: usize) -> Option<PartsBuf<'p>> {
         let tail = self.lines.tail()?;
-        let mut buf = PartsBuf {
-            parts: [&[]; PARTS],
-            next: 0,
-            end: 0,
-            remaining: len,
-        };
+        let mut buf = PartsBuf::new(len);
         let head = self
             .head
             .get(self.next_head..self.head_len)
@@ -617,11 +612,11 @@ fn write_line_to_buf<B: bytes::BufMut>(line: &[u8], dst: &mut B) -> Result<(), E
         }
         dst.put_slice(stage.get(..required).unwrap_or_default());
     } else {
-        dst.put(LineBuf {
-            prefix: DATA,
-            line,
-            end: END,
-        });
+        let mut parts = PartsBuf::new(required);
+        for part in [DATA, line, END] {
+            parts.push(part);
+        }
+        dst.put(parts);
     }
     Ok(())
 }
@@ -629,46 +624,6 @@ fn write_line_to_buf<B: bytes::BufMut>(line: &[u8], dst: &mut B) -> Result<(), E
 /// Frames up to this long are assembled on the stack and handed over whole.
 #[cfg(feature = "bytes")]
 const SMALL: usize = 512;
-
-/// A [`bytes::Buf`] over the frame of data of one line: `data: `, the line
-/// and [`END`], each of them left empty once it is read.
-#[cfg(feature = "bytes")]
-struct LineBuf<'p> {
-    prefix: &'static [u8],
-    line: &'p [u8],
-    end: &'static [u8],
-}
-
-#[cfg(feature = "bytes")]
-impl bytes::Buf for LineBuf<'_> {
-    #[inline]
-    fn remaining(&self) -> usize {
-        self.prefix.len() + self.line.len() + self.end.len()
-    }
-
-    #[inline]
-    fn chunk(&self) -> &[u8] {
-        if !self.prefix.is_empty() {
-            self.prefix
-        } else if !self.line.is_empty() {
-            self.line
-        } else {
-            self.end
-        }
-    }
-
-    #[inline]
-    fn advance(&mut self, mut cnt: usize) {
-        let n = cnt.min(self.prefix.len());
-        self.prefix = &self.prefix[n..];
-        cnt -= n;
-        let n = cnt.min(self.line.len());
-        self.line = &self.line[n..];
-        cnt -= n;
-        let n = cnt.min(self.end.len());
-        self.end = &self.end[n..];
-    }
-}
 
 /// Room for the chunks of a frame whose data is one line: four head lines
 /// of two chunks each, then `data: `, the line and [`END`].
@@ -689,6 +644,17 @@ struct PartsBuf<'p> {
 
 #[cfg(feature = "bytes")]
 impl<'p> PartsBuf<'p> {
+    /// No parts yet; `len` must be the sum of the lengths to be pushed.
+    #[inline]
+    fn new(len: usize) -> Self {
+        PartsBuf {
+            parts: [&[]; PARTS],
+            next: 0,
+            end: 0,
+            remaining: len,
+        }
+    }
+
     #[inline]
     fn push(&mut self, part: &'p [u8]) {
         if !part.is_empty() {
@@ -1147,7 +1113,7 @@ mod tests {
 
     #[cfg(feature = "bytes")]
     #[test]
-    fn parts_and_line_bufs_hand_over_their_chunks() {
+    fn parts_bufs_hand_over_their_chunks() {
         let mut head = Head::new();
         head.line(NL_EVENT, Some(b"e"));
         head.line(NL_ID, Some(b""));
@@ -1158,11 +1124,11 @@ mod tests {
             let (out, n) = drain(frame.parts(len).unwrap(), step);
             assert_eq!(&out[..n], b"event: e\nid: \ndata: line\n\n");
             for line in [&b""[..], b"abc"] {
-                let buf = LineBuf {
-                    prefix: DATA,
-                    line,
-                    end: END,
-                };
+                let required = DATA.len() + line.len() + END.len();
+                let mut buf = PartsBuf::new(required);
+                for part in [DATA, line, END] {
+                    buf.push(part);
+                }
                 let (out, n) = drain(buf, step);
                 assert_eq!(n, DATA.len() + line.len() + END.len());
                 assert_eq!(&out[..DATA.len()], DATA);

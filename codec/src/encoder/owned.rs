@@ -56,8 +56,7 @@ impl Event {
     /// assert_eq!(event.encoded_len(), b"data: hi\n\n".len());
     /// ```
     pub fn encoded_len(&self) -> usize {
-        let retry = self.retry.map(Digits::new);
-        self.frame(retry.as_ref().map(Digits::as_bytes)).1
+        self.with_frame(|_, len| len)
     }
 
     /// Writes the event into `dst`: an `event` line unless the type is
@@ -96,12 +95,7 @@ impl Event {
                 // The most common event: data of one line alone.
                 super::write_line_to_buf(line, dst)
             }
-            _ => {
-                let retry = self.retry.map(Digits::new);
-                let retry = retry.as_ref().map(Digits::as_bytes);
-                let (frame, len) = self.frame(retry);
-                super::write_to_buf(len, frame, dst)
-            }
+            _ => self.with_frame(|frame, len| super::write_to_buf(len, frame, dst)),
         };
         if let Err(err) = result {
             panic!("Event::encode: {err}, more than the destination has room for");
@@ -129,10 +123,7 @@ impl Event {
     /// [`EncodeError::BufferTooSmall`], with the event's length, if `dst` is
     /// shorter; nothing is written then.
     pub fn encode_to_slice(&self, dst: &mut [u8]) -> Result<usize, EncodeError> {
-        let retry = self.retry.map(Digits::new);
-        let retry = retry.as_ref().map(Digits::as_bytes);
-        let (frame, len) = self.frame(retry);
-        super::write_to_slice(len, frame, dst)
+        self.with_frame(|frame, len| super::write_to_slice(len, frame, dst))
     }
 
     /// Encodes the event into new [`Bytes`] with one allocation of exactly
@@ -150,12 +141,19 @@ impl Event {
     /// # Ok::<(), ssekit_codec::EncodeError>(())
     /// ```
     pub fn to_bytes(&self) -> Bytes {
-        let retry = self.retry.map(Digits::new);
-        let retry = retry.as_ref().map(Digits::as_bytes);
         // The encoding is shorter than the event's own storage, so it is
         // never too large.
-        let (frame, len) = self.frame(retry);
-        super::write_to_bytes(len, frame).unwrap_or_default()
+        self.with_frame(|frame, len| super::write_to_bytes(len, frame))
+            .unwrap_or_default()
+    }
+
+    /// Calls `f` with [`frame`](Self::frame), the `retry` value's digits
+    /// living here.
+    #[inline]
+    fn with_frame<R>(&self, f: impl FnOnce(Frame<'_, OwnedLines<'_>>, usize) -> R) -> R {
+        let retry = self.retry.map(Digits::new);
+        let (frame, len) = self.frame(retry.as_ref().map(Digits::as_bytes));
+        f(frame, len)
     }
 
     /// The encoding as a sequence of chunks, and its length, worked out
