@@ -39,6 +39,12 @@
 //! example into [`bytes::Bytes`] shared by many connections;
 //! [`KEEP_ALIVE_FRAME`] is a ready-made heartbeat.
 //!
+//! # Keep-alive
+//!
+//! [`KeepAlive`] is the schedule of heartbeats on one stream, with time
+//! passed in (no clock, no runtime), and [`Heartbeat`] the comment frame it
+//! asks for, with an optional padding for proxies that hold small writes.
+//!
 //! ```
 //! use ssekit_codec::EventRef;
 //!
@@ -84,6 +90,7 @@ mod decoder;
 mod encoder;
 mod error;
 mod field;
+mod keepalive;
 mod limits;
 
 #[cfg(feature = "bytes")]
@@ -97,6 +104,7 @@ pub use encoder::EventBuilder;
 pub use encoder::{data_round_trips, EncodeError, EventRef, FieldName, KEEP_ALIVE_FRAME};
 pub use error::{DecodeError, Limit};
 pub use field::{parse_retry, Field};
+pub use keepalive::{Heartbeat, KeepAlive};
 pub use limits::Limits;
 
 #[cfg(feature = "bytes")]
