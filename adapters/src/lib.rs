@@ -59,6 +59,14 @@
 //!   which turns any `futures` `Stream` of byte chunks into a stream of
 //!   events, without copying `Bytes` chunks.
 //!
+//! - `http`: the [`http`] module, the server side: [`SseBody`](http::SseBody),
+//!   an `http_body::Body` of events with graceful shutdown, response
+//!   headers, the `Last-Event-ID` request header and a connection limit.
+//! - `tokio` (implies `http`): heartbeats on a tokio timer, channel mode
+//!   ([`http::channel`]) and shutdown on a `CancellationToken`.
+//! - `axum` (implies `http`): the body as an axum response and
+//!   `Last-Event-ID` as an extractor, through `axum-core` alone.
+//!
 //! Without features, the crate only re-exports the codec as [`codec`].
 #![doc(test(attr(deny(warnings))))]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
@@ -66,6 +74,8 @@
 
 pub use ssekit_codec as codec;
 
+#[cfg(feature = "http")]
+pub mod http;
 #[cfg(feature = "stream")]
 pub mod stream;
 #[cfg(feature = "tokio-util")]

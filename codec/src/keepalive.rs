@@ -343,7 +343,10 @@ mod tests {
 
     #[test]
     fn default_interval_is_fifteen_seconds() {
-        assert_eq!(KeepAlive::default().interval(), Some(Duration::from_secs(15)));
+        assert_eq!(
+            KeepAlive::default().interval(),
+            Some(Duration::from_secs(15))
+        );
     }
 
     #[test]
@@ -356,10 +359,16 @@ mod tests {
     #[test]
     fn padding_makes_the_frame_exactly_that_long_with_spaces() {
         let mut buf = [0u8; 64];
-        let n = Heartbeat::new("x").pad_to(10).encode_to_slice(&mut buf).unwrap();
+        let n = Heartbeat::new("x")
+            .pad_to(10)
+            .encode_to_slice(&mut buf)
+            .unwrap();
         assert_eq!(&buf[..n], b":x      \n\n");
         // A frame already longer than the padding is not cut.
-        let n = Heartbeat::new("long comment").pad_to(4).encode_to_slice(&mut buf).unwrap();
+        let n = Heartbeat::new("long comment")
+            .pad_to(4)
+            .encode_to_slice(&mut buf)
+            .unwrap();
         assert_eq!(&buf[..n], b":long comment\n\n");
     }
 

@@ -1,0 +1,98 @@
+//! The server side: an [`http_body::Body`] that streams events, with
+//! heartbeats, backpressure, graceful shutdown, the right headers, the
+//! `Last-Event-ID` request header, and a connection limit.
+//!
+//! # Example
+//!
+//! A handler that serves a stream from a producer task (channel mode),
+//! resumes after the client's `Last-Event-ID`, and ends at shutdown with a
+//! hint to reconnect in 2 s. It works with any server built on `http` 1.x
+//! (hyper, axum, tonic's web stack):
+//!
+//! ```
+//! # #[cfg(feature = "tokio")] {
+//! use std::time::Duration;
+//! use ssekit_adapters::codec::Event;
+//! use ssekit_adapters::http::{channel, LastEventId, Receiver, SseBody};
+//! use tokio_util::sync::CancellationToken;
+//!
+//! fn handle(request: http::Request<()>, shutdown: &CancellationToken) -> http::Response<SseBody<Receiver>> {
+//!     let after: u64 = match LastEventId::from_headers(request.headers()) {
+//!         Ok(Some(id)) => id.as_str().parse().unwrap_or(0),
+//!         _ => 0,
+//!     };
+//!     let (tx, body) = channel(64);
+//!     tokio::spawn(async move {
+//!         for n in after + 1.. {
+//!             let event = Event::builder().id(n.to_string()).data(format!("tick {n}")).build().unwrap();
+//!             if tx.send(event).await.is_err() {
+//!                 break; // the client is gone
+//!             }
+//!             tokio::time::sleep(Duration::from_secs(1)).await;
+//!         }
+//!     });
+//!     body.keep_alive(Duration::from_secs(15))
+//!         .shutdown_token(shutdown.clone())
+//!         .shutdown_retry(Duration::from_secs(2))
+//!         .response()
+//! }
+//! # }
+//! ```
+//!
+//! The examples `hyper_server` and `axum_server` in `adapters/examples/`
+//! serve a complete application this way.
+//!
+//! # What the body guarantees
+//!
+//! - One HTTP data frame per event, encoded by the codec, written as soon as
+//!   the event is there. A pre-encoded [`Bytes`](bytes::Bytes) frame is
+//!   passed through as it is; an owned [`Event`](ssekit_codec::Event) costs
+//!   one allocation, its frame.
+//! - Heartbeats (feature `tokio`) after each [interval](SseBody::keep_alive)
+//!   of silence, from the codec's [`KeepAlive`](ssekit_codec::KeepAlive)
+//!   schedule.
+//! - A stream that stops at once when the client leaves: the server drops
+//!   the body, and with it the stream and the channel. A half-open
+//!   connection is found by the next heartbeat's write, so a producer's
+//!   [`Sender::send`] fails within about one keep-alive interval.
+//! - An end on [shutdown](SseBody::shutdown_on), so that the server's
+//!   graceful shutdown completes instead of waiting for streams that would
+//!   never end.
+//!
+//! # Compression
+//!
+//! A compressing middleware must not buffer the stream: a compressor that
+//! waits for a full block holds every event back, and heartbeats with
+//! them. tower-http's `CompressionLayer` leaves `text/event-stream`
+//! responses alone with its default predicate, so events flow uncompressed;
+//! keep that exclusion if you set a predicate of your own
+//! (`DefaultPredicate`, or `NotForContentType::const_new("text/event-stream")`).
+//! The tests run a stream through `CompressionLayer` to check it.
+//!
+//! # Features
+//!
+//! - `http`: this module without a timer: [`SseBody`], headers,
+//!   [`LastEventId`], [`ConnectionLimit`], shutdown on any `Future`.
+//! - `tokio`: heartbeats ([`SseBody::keep_alive`], [`SseBody::heartbeat`]),
+//!   [`channel`] mode, and [`SseBody::shutdown_token`].
+//! - `axum`: [`SseBody`] is an `IntoResponse`; `Option<LastEventId>` is an
+//!   extractor; [`LastEventIdError`] and [`LimitReached`] are responses.
+
+mod body;
+#[cfg(feature = "tokio")]
+mod channel;
+mod headers;
+mod limit;
+mod timer;
+
+#[cfg(feature = "axum")]
+mod axum;
+
+pub use body::{IntoFrame, SseBody};
+#[cfg(feature = "tokio")]
+pub use channel::{channel, Receiver, SendError, Sender, TrySendError};
+pub use headers::{
+    set_response_headers, LastEventId, LastEventIdError, LAST_EVENT_ID, TEXT_EVENT_STREAM,
+    X_ACCEL_BUFFERING,
+};
+pub use limit::{ConnectionLimit, ConnectionPermit, LimitReached};
