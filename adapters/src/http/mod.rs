@@ -10,13 +10,15 @@
 //! (hyper, axum, tonic's web stack):
 //!
 //! ```
-//! # #[cfg(feature = "tokio")] {
+//! # #[cfg(feature = "tokio")]
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! use std::time::Duration;
+//! use http_body_util::BodyExt;
 //! use ssekit_adapters::codec::Event;
 //! use ssekit_adapters::http::{channel, LastEventId, Receiver, SseBody};
 //! use tokio_util::sync::CancellationToken;
 //!
-//! fn handle(request: http::Request<()>, shutdown: &CancellationToken) -> http::Response<SseBody<Receiver>> {
+//! fn handle<B>(request: &http::Request<B>, shutdown: &CancellationToken) -> http::Response<SseBody<Receiver>> {
 //!     let after: u64 = match LastEventId::from_headers(request.headers()) {
 //!         Ok(Some(id)) => id.as_str().parse().unwrap_or(0),
 //!         _ => 0,
@@ -24,8 +26,8 @@
 //!     let (tx, body) = channel(64);
 //!     tokio::spawn(async move {
 //!         for n in after + 1.. {
-//!             let event = Event::builder().id(n.to_string()).data(format!("tick {n}")).build().unwrap();
-//!             if tx.send(event).await.is_err() {
+//!             let event = Event::builder().id(n.to_string()).data(format!("tick {n}")).build();
+//!             if tx.send(event.expect("digits are a valid id")).await.is_err() {
 //!                 break; // the client is gone
 //!             }
 //!             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -36,7 +38,19 @@
 //!         .shutdown_retry(Duration::from_secs(2))
 //!         .response()
 //! }
-//! # }
+//!
+//! // A client reconnecting after event 41.
+//! let request = http::Request::builder().header("last-event-id", "41").body(()).unwrap();
+//! let shutdown = CancellationToken::new();
+//! let mut body = std::pin::pin!(handle(&request, &shutdown).into_body());
+//! let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+//! assert_eq!(first, "id: 42\ndata: tick 42\n\n");
+//!
+//! shutdown.cancel(); // the server shuts down: the stream ends with a retry hint
+//! let last = body.frame().await.unwrap().unwrap().into_data().unwrap();
+//! assert_eq!(last, "retry: 2000\n\n");
+//! assert!(body.frame().await.is_none());
+//! # });
 //! ```
 //!
 //! The examples `hyper_server` and `axum_server` in `adapters/examples/`
