@@ -84,8 +84,11 @@ impl<T: IntoFrame<Error = Infallible>, E> IntoFrame for Result<T, E> {
     }
 }
 
-/// A shutdown signal, boxed once per stream.
-type Signal = Pin<Box<dyn Future<Output = ()> + Send>>;
+/// A shutdown signal, boxed once per stream. It is only ever polled
+/// through `&mut`, so the wrapper makes the body `Sync` (as
+/// `http_body_util::combinators::BoxBody` requires) without asking the
+/// signal to be.
+type Signal = sync_wrapper::SyncWrapper<Pin<Box<dyn Future<Output = ()> + Send>>>;
 
 pin_project! {
     /// An [`http_body::Body`] that streams Server-Sent Events.
@@ -169,7 +172,7 @@ impl<S> SseBody<S> {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        self.shutdown = Some(Box::pin(signal));
+        self.shutdown = Some(sync_wrapper::SyncWrapper::new(Box::pin(signal)));
         self
     }
 
@@ -270,7 +273,7 @@ where
             return Poll::Ready(None);
         }
         if let Some(signal) = this.shutdown.as_mut() {
-            if signal.as_mut().poll(cx).is_ready() {
+            if signal.get_mut().as_mut().poll(cx).is_ready() {
                 *this.done = true;
                 *this.shutdown = None;
                 return Poll::Ready(this.shutdown_frame.take().map(|f| Ok(Frame::data(f))));

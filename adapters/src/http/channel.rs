@@ -161,7 +161,7 @@ impl fmt::Display for SendError {
     }
 }
 
-impl std::error::Error for SendError {}
+impl core::error::Error for SendError {}
 
 /// A [`Sender::try_send`] that did not queue its frame.
 #[derive(Clone, PartialEq, Eq)]
@@ -205,4 +205,4 @@ impl fmt::Display for TrySendError {
     }
 }
 
-impl std::error::Error for TrySendError {}
+impl core::error::Error for TrySendError {}

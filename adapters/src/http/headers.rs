@@ -203,4 +203,4 @@ impl fmt::Display for LastEventIdError {
     }
 }
 
-impl std::error::Error for LastEventIdError {}
+impl core::error::Error for LastEventIdError {}

@@ -173,4 +173,4 @@ impl fmt::Display for LimitReached {
     }
 }
 
-impl std::error::Error for LimitReached {}
+impl core::error::Error for LimitReached {}

@@ -66,9 +66,14 @@
 //!   of silence, from the codec's [`KeepAlive`](ssekit_codec::KeepAlive)
 //!   schedule.
 //! - A stream that stops at once when the client leaves: the server drops
-//!   the body, and with it the stream and the channel. A half-open
-//!   connection is found by the next heartbeat's write, so a producer's
-//!   [`Sender::send`] fails within about one keep-alive interval.
+//!   the body, and with it the stream and the channel, so a producer's
+//!   [`Sender::send`] fails. A client that closes its connection is seen
+//!   at once by hyper, or at the latest by the next write (an event or a
+//!   heartbeat). A client that vanished without closing (its machine lost
+//!   power) is only found when TCP gives up on the unacknowledged writes,
+//!   which takes minutes by default: heartbeats make that possible, and a
+//!   server that must notice sooner sets `TCP_USER_TIMEOUT` or TCP
+//!   keep-alive on its sockets.
 //! - An end on [shutdown](SseBody::shutdown_on), so that the server's
 //!   graceful shutdown completes instead of waiting for streams that would
 //!   never end.
@@ -98,6 +103,9 @@ mod channel;
 mod headers;
 mod limit;
 mod timer;
+
+#[cfg(all(test, feature = "tokio"))]
+mod tests;
 
 #[cfg(feature = "axum")]
 mod axum;

@@ -35,10 +35,15 @@ mod with_tokio {
 
     pin_project! {
         /// Heartbeats for one body. The timer is re-armed only when it
-        /// fires: an event written just records the time in the schedule.
+        /// fires, and the clock is read once per burst of frames: a frame
+        /// written sets `sent`, and the time is recorded in the schedule
+        /// when the stream next waits, which the body reaches right after
+        /// the burst. The deadline may thus move by the time one burst
+        /// takes, never by more.
         pub(crate) struct Timer {
             schedule: KeepAlive,
             frame: Bytes,
+            sent: bool,
             #[pin]
             slot: Slot,
         }
@@ -49,6 +54,7 @@ mod with_tokio {
             Timer {
                 schedule: KeepAlive::default(),
                 frame: Bytes::from_static(KEEP_ALIVE_FRAME),
+                sent: false,
                 slot: Slot::Idle,
             }
         }
@@ -62,14 +68,12 @@ mod with_tokio {
         }
 
         pub(crate) fn on_frame_sent(self: Pin<&mut Self>) {
-            let this = self.project();
-            if let SlotProj::Running { origin, .. } = this.slot.project() {
-                this.schedule.on_frame_sent(origin.elapsed());
-            }
+            *self.project().sent = true;
         }
 
-        /// Ready with the heartbeat frame when one is due; otherwise the
-        /// timer is armed for the next deadline and this is pending.
+        /// Call when the stream waits: ready with the heartbeat frame when
+        /// one is due; otherwise the timer is armed for the next deadline
+        /// and this is pending.
         pub(crate) fn poll_heartbeat(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Bytes> {
             let mut this = self.project();
             if this.schedule.interval().is_none() {
@@ -84,6 +88,7 @@ mod with_tokio {
                             return Poll::Pending;
                         }
                         let origin = Instant::now();
+                        *this.sent = false;
                         this.schedule.on_frame_sent(Duration::ZERO);
                         let Some(due) = this.schedule.poll_timeout() else {
                             return Poll::Pending;
@@ -92,8 +97,11 @@ mod with_tokio {
                         this.slot.set(Slot::Running { origin, sleep });
                     }
                     SlotProj::Running { origin, mut sleep } => {
-                        ready!(sleep.as_mut().poll(cx));
                         let origin = *origin;
+                        if core::mem::take(this.sent) {
+                            this.schedule.on_frame_sent(origin.elapsed());
+                        }
+                        ready!(sleep.as_mut().poll(cx));
                         let fired = this.schedule.handle_timeout(origin.elapsed());
                         let Some(due) = this.schedule.poll_timeout() else {
                             // The next deadline is past the end of time.
