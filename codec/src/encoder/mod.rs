@@ -621,6 +621,17 @@ fn write_line_to_buf<B: bytes::BufMut>(line: &[u8], dst: &mut B) -> Result<(), E
     Ok(())
 }
 
+/// The frame of an event whose data is this one line alone, in new
+/// [`bytes::Bytes`] of exactly its length: one allocation, three copies.
+#[cfg(feature = "bytes")]
+fn line_to_bytes(line: &[u8]) -> bytes::Bytes {
+    let mut out = alloc::vec::Vec::with_capacity(DATA.len() + line.len() + END.len());
+    out.extend_from_slice(DATA);
+    out.extend_from_slice(line);
+    out.extend_from_slice(END);
+    bytes::Bytes::from(out)
+}
+
 /// Frames up to this long are assembled on the stack and handed over whole.
 #[cfg(feature = "bytes")]
 const SMALL: usize = 512;

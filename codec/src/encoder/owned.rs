@@ -141,6 +141,12 @@ impl Event {
     /// # Ok::<(), ssekit_codec::EncodeError>(())
     /// ```
     pub fn to_bytes(&self) -> Bytes {
+        if let [line] = self.data.as_slice() {
+            if self.retry.is_none() && self.is_plain() {
+                // The most common event: data of one line alone.
+                return super::line_to_bytes(line);
+            }
+        }
         // The encoding is shorter than the event's own storage, so it is
         // never too large.
         self.with_frame(|frame, len| super::write_to_bytes(len, frame))
