@@ -59,7 +59,7 @@ fn main() {
         })
         .collect();
     let how = std::env::args().nth(1).unwrap_or_else(|| "event".into());
-    let keep_alive = std::env::args().nth(2).is_none_or(|k| k == "keepalive");
+    let keep_alive = std::env::args().nth(2).map_or(true, |k| k == "keepalive");
     let interval = if keep_alive {
         Duration::from_secs(15)
     } else {

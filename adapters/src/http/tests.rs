@@ -6,7 +6,6 @@ use core::pin::Pin;
 use core::time::Duration;
 use std::boxed::Box;
 use std::string::String;
-use std::vec::Vec;
 
 use bytes::Bytes;
 use futures::channel::mpsc as fmpsc;
@@ -351,7 +350,7 @@ fn last_event_id_rules() {
         parse(b"ab\xff"),
         Err(LastEventIdError::NotUtf8 { offset: 2 })
     );
-    let long: Vec<u8> = core::iter::repeat_n(b'7', LastEventId::MAX_LEN + 1).collect();
+    let long = std::vec![b'7'; LastEventId::MAX_LEN + 1];
     assert_eq!(
         parse(&long),
         Err(LastEventIdError::TooLong {
@@ -359,7 +358,7 @@ fn last_event_id_rules() {
             limit: LastEventId::MAX_LEN
         })
     );
-    let max: Vec<u8> = core::iter::repeat_n(b'7', LastEventId::MAX_LEN).collect();
+    let max = std::vec![b'7'; LastEventId::MAX_LEN];
     assert_eq!(
         parse(&max).unwrap().unwrap().as_str().len(),
         LastEventId::MAX_LEN
