@@ -44,6 +44,14 @@
 //! - `stream` (default): [`adapters::stream`], turning any `futures` `Stream`
 //!   of byte chunks (an HTTP body, a channel) into a `Stream` of events.
 //!
+//! - `http`: `adapters::http`, the server side: an `http_body::Body` of
+//!   events with graceful shutdown, response headers, `Last-Event-ID` and a
+//!   connection limit.
+//! - `tokio` (implies `http`): heartbeats on a tokio timer, channel mode and
+//!   shutdown on a `CancellationToken`.
+//! - `axum` (implies `http`): the body as an axum response and
+//!   `Last-Event-ID` as an extractor.
+//!
 //! For a `no_std` target, depend on `ssekit-codec` with
 //! `default-features = false` directly.
 

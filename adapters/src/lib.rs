@@ -59,11 +59,11 @@
 //!   which turns any `futures` `Stream` of byte chunks into a stream of
 //!   events, without copying `Bytes` chunks.
 //!
-//! - `http`: the [`http`] module, the server side: [`SseBody`](http::SseBody),
+//! - `http`: the `http` module, the server side: `SseBody`,
 //!   an `http_body::Body` of events with graceful shutdown, response
 //!   headers, the `Last-Event-ID` request header and a connection limit.
 //! - `tokio` (implies `http`): heartbeats on a tokio timer, channel mode
-//!   ([`http::channel`]) and shutdown on a `CancellationToken`.
+//!   (`http::channel`) and shutdown on a `CancellationToken`.
 //! - `axum` (implies `http`): the body as an axum response and
 //!   `Last-Event-ID` as an extractor, through `axum-core` alone.
 //!
