@@ -1,10 +1,12 @@
 //! The server side (`ssekit::adapters::http`) under faults and load, over
 //! real TCP connections on 127.0.0.1, with servers and clients in this
-//! process:
+//! process (but for the load test's clients):
 //!
 //! - **load**: 2,000 concurrent streams on one hyper-util server each get
-//!   all of a 100-event broadcast, in order; prints the delivery time and
-//!   the memory per connection;
+//!   all of a 100-event broadcast, in order; the clients run in a child
+//!   process (this test binary run again, its one ignored test), so that
+//!   the memory per connection printed is the server's alone; prints the
+//!   delivery time and the client process's memory too;
 //! - **disconnect**: clients that drop their connection make their
 //!   producers' sends fail within about one keep-alive interval, and leave
 //!   no producer task and no body behind;
@@ -40,8 +42,9 @@ use http::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYP
 use http::StatusCode;
 use http_body_util::{BodyExt, Full};
 use server_http_common::{
-    boxed, events, eventually, listen, open_fds, parse_response, raw_exchange, rss_bytes,
-    serve_axum, serve_hyper, soft_nofile_limit, Client, Live, RawResponse, Server,
+    boxed, events, eventually, listen, open_fds, panic_message, parse_response, raw_exchange,
+    rss_bytes, rss_bytes_of, serve_axum, serve_hyper, soft_nofile_limit, Client, Live, RawResponse,
+    Server, TestChild,
 };
 use ssekit::adapters::http::{
     channel, ConnectionLimit, ConnectionPermit, LastEventId, LastEventIdError, Receiver, Sender,
@@ -50,6 +53,7 @@ use ssekit::adapters::http::{
 use ssekit::adapters::stream::SseStreamExt;
 use ssekit::{EndOfStream, Event, KEEP_ALIVE_FRAME};
 use tokio::sync::{mpsc, RwLock, Semaphore};
+use tokio::task::JoinHandle;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 use tower_http::compression::CompressionLayer;
@@ -91,41 +95,73 @@ const LOAD_CLIENTS: usize = 2_000;
 /// Events broadcast to each of them.
 const LOAD_EVENTS: usize = 100;
 
-/// The frame of broadcast event `n`.
-fn broadcast_event(n: usize) -> Event {
+/// The test that the load test runs in a child process: its clients.
+const LOAD_CHILD_TEST: &str = "load_clients_in_a_child_process";
+/// The environment of that child: the server's address,
+const LOAD_ADDR_VAR: &str = "SSEKIT_LOAD_ADDR";
+/// the number of clients,
+const LOAD_CLIENTS_VAR: &str = "SSEKIT_LOAD_CLIENTS";
+/// and the number of events.
+const LOAD_EVENTS_VAR: &str = "SSEKIT_LOAD_EVENTS";
+/// What starts the child's reports on its stdout (after libtest's
+/// `test name ... ` on the same line, maybe): `READY ...` when all its
+/// streams are open, then `OK ...` or `FAIL ...`.
+const LOAD_MARK: &str = "ssekit-load-child: ";
+
+/// Broadcast event `n` of `total`.
+fn broadcast_event(n: usize, total: usize) -> Event {
     Event::builder()
         .event_type("tick")
         .id(n.to_string())
-        .data(format!("broadcast event {n} of {LOAD_EVENTS}"))
+        .data(format!("broadcast event {n} of {total}"))
         .build()
         .expect("a valid event")
 }
 
+/// Panics unless the soft `RLIMIT_NOFILE` of this process leaves room for
+/// `connections` loopback connections, one descriptor each here, and a
+/// margin.
+fn check_nofile_limit(process: &str, connections: usize) {
+    let needed = connections + 200;
+    if let Some(soft) = soft_nofile_limit() {
+        assert!(
+            soft >= needed as u64,
+            "the soft limit on open files (RLIMIT_NOFILE) of the {process} process is {soft}, but \
+             its {connections} loopback connections need about {needed} descriptors (one per \
+             connection in each of the server and client processes): raise it, e.g. `ulimit -n \
+             20000`, and run again"
+        );
+    }
+}
+
+/// The value of `name=value` among the space-separated fields of `report`.
+fn report_field<'a>(report: &'a str, name: &str) -> Option<&'a str> {
+    report
+        .split_whitespace()
+        .find_map(|field| field.strip_prefix(name)?.strip_prefix('='))
+}
+
 /// 2,000 streams on one hyper-util server, fed by one broadcast task through
 /// a channel each, every event encoded once and its `Bytes` cloned: every
-/// client gets every event, in order, then a clean end of stream.
+/// client gets every event, in order, then a clean end of stream. The
+/// clients run in a child process ([`load_clients_in_a_child_process`]), so
+/// that the memory per connection read here is the server's alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_2000_streams_each_get_the_whole_broadcast_in_order() {
     let run = async {
         let _alone = SERIAL.write().await;
         load().await;
     };
+    // On a timeout `run` is dropped, and with it the child process, killed.
     timeout(Duration::from_secs(120), run)
         .await
         .expect("the load test did not finish within 120 s");
 }
 
 async fn load() {
-    // Each connection takes two descriptors here, client and server side.
-    let needed = 2 * LOAD_CLIENTS + 200;
-    match soft_nofile_limit() {
-        Some(soft) if soft < needed as u64 => panic!(
-            "the soft limit on open files (RLIMIT_NOFILE) is {soft}, but {LOAD_CLIENTS} loopback \
-             connections need about {needed} descriptors (client and server side both in this \
-             process): raise it, e.g. `ulimit -n 20000`, and run again"
-        ),
-        _ => {}
-    }
+    // The server's side of each connection takes one descriptor here; the
+    // client process checks its own limit.
+    check_nofile_limit("server (test)", LOAD_CLIENTS);
     let fds_before = open_fds();
 
     let token = CancellationToken::new();
@@ -161,67 +197,55 @@ async fn load() {
     let server = serve_hyper(listen(4096), token.clone(), handler);
     let addr = server.addr;
 
+    // Read before the child exists (its two reader threads here cost a few
+    // pages, nothing per connection).
     let rss_before = rss_bytes();
     let connecting = Instant::now();
-    let opened = Arc::new(AtomicUsize::new(0));
-    // At most 256 handshakes in flight, so that no SYN waits for a
-    // retransmission; the connections all stay open together.
-    let gate = Arc::new(Semaphore::new(256));
-    let mut clients = Vec::with_capacity(LOAD_CLIENTS);
-    for client in 0..LOAD_CLIENTS {
-        let opened = Arc::clone(&opened);
-        let gate = Arc::clone(&gate);
-        clients.push(tokio::spawn(async move {
-            let permit = gate
-                .acquire_owned()
-                .await
-                .expect("the gate is never closed");
-            let mut conn = Client::connect(addr).await;
-            let response = conn.get("/events", &[]).await;
-            drop(permit);
-            assert_eq!(response.status(), StatusCode::OK, "client {client}");
-            assert_eq!(response.headers()[CONTENT_TYPE], "text/event-stream");
-            opened.fetch_add(1, Ordering::AcqRel);
-            let mut events = events(response);
-            let mut received = 0;
-            while let Some(event) = events.next().await {
-                let event = event.unwrap_or_else(|err| panic!("client {client}: {err}"));
-                let expected = broadcast_event(received);
-                assert_eq!(event.id(), expected.id(), "client {client}: out of order");
-                assert_eq!(event.data(), expected.data(), "client {client}");
-                assert_eq!(event.event_type(), "tick", "client {client}");
-                received += 1;
-            }
-            assert_eq!(
-                received, LOAD_EVENTS,
-                "client {client} got {received} of {LOAD_EVENTS} events"
-            );
-            assert_eq!(events.end_of_stream(), Some(EndOfStream::Clean));
-            let done = Instant::now();
-            conn.disconnect().await;
-            done
-        }));
+    // Killed and reaped if anything below fails.
+    let mut child = TestChild::spawn(
+        LOAD_CHILD_TEST,
+        &[
+            (LOAD_ADDR_VAR, addr.to_string()),
+            (LOAD_CLIENTS_VAR, LOAD_CLIENTS.to_string()),
+            (LOAD_EVENTS_VAR, LOAD_EVENTS.to_string()),
+        ],
+    );
+    let ready = child.marked_line(LOAD_MARK, Duration::from_secs(60)).await;
+    if !ready.starts_with("READY ") {
+        panic!(
+            "the client process failed before its streams were all open: {ready}\n{}",
+            child.output()
+        );
     }
-
+    assert_eq!(
+        report_field(&ready, "clients"),
+        Some(LOAD_CLIENTS.to_string().as_str()),
+        "the client process's READY line: {ready}"
+    );
+    let child_rss_before: u64 = report_field(&ready, "rss_before")
+        .and_then(|rss| rss.parse().ok())
+        .unwrap_or_else(|| panic!("no rss_before in the READY line: {ready}"));
     eventually(
-        "every client connected and its stream registered",
-        Duration::from_secs(60),
+        "every stream of the client process registered here",
+        Duration::from_secs(10),
         || {
-            opened.load(Ordering::Acquire) == LOAD_CLIENTS
+            bodies.open() == LOAD_CLIENTS
                 && subscribers.lock().expect("not poisoned").len() == LOAD_CLIENTS
         },
-        || format!("{} open", opened.load(Ordering::Acquire)),
+        || format!("{} bodies alive", bodies.open()),
     )
     .await;
     let open_time = connecting.elapsed();
-    // Idle for a moment, then read the memory with everything open.
+    // Both processes idle for a moment (the child waits for its first
+    // event), then read the memory with everything open.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_open = rss_bytes();
+    let child_rss_open = rss_bytes_of(child.id());
     let bodies_alive = bodies.open();
     let fds_open = open_fds();
     assert_eq!(bodies_alive, LOAD_CLIENTS, "server-side bodies alive");
     assert!(
-        fds_open >= fds_before + 2 * LOAD_CLIENTS,
+        fds_open >= fds_before + LOAD_CLIENTS,
         "{fds_open} descriptors open, {fds_before} before: the connections are not all open"
     );
 
@@ -229,7 +253,7 @@ async fn load() {
     let started = Instant::now();
     let broadcaster = tokio::spawn(async move {
         for n in 0..LOAD_EVENTS {
-            let frame = broadcast_event(n).to_bytes();
+            let frame = broadcast_event(n, LOAD_EVENTS).to_bytes();
             for tx in &senders {
                 tx.send(frame.clone())
                     .await
@@ -238,13 +262,24 @@ async fn load() {
         }
         // The senders are dropped here: each stream ends after its queue.
     });
-    let mut last_delivery = started;
-    for client in clients {
-        let done = client.await.expect("a client task panicked");
-        last_delivery = last_delivery.max(done);
-    }
-    broadcaster.await.expect("the broadcaster panicked");
-    let delivery = last_delivery - started;
+    let result = child.marked_line(LOAD_MARK, Duration::from_secs(40)).await;
+    let delivery = started.elapsed();
+    let status = child.wait(Duration::from_secs(10)).await;
+    let expected = format!("OK clients={LOAD_CLIENTS} events={LOAD_EVENTS} ");
+    assert!(
+        result.starts_with(&expected),
+        "the client process reported {result:?}, not {expected:?}...\n{}",
+        child.output()
+    );
+    assert!(
+        status.success(),
+        "the client process reported OK but exited with {status}\n{}",
+        child.output()
+    );
+    timeout(Duration::from_secs(10), broadcaster)
+        .await
+        .expect("the broadcaster finished")
+        .expect("the broadcaster panicked");
 
     eventually(
         "every server-side body dropped after its stream ended",
@@ -255,24 +290,181 @@ async fn load() {
     .await;
     server.shutdown(Duration::from_secs(10)).await;
 
-    let per_conn = rss_open.saturating_sub(rss_before) as f64 / LOAD_CLIENTS as f64;
+    let kib = |bytes: u64| bytes as f64 / 1024.0;
+    let mib = |bytes: u64| bytes as f64 / 1048576.0;
+    let per_conn = |before: u64, open: u64| kib(open.saturating_sub(before)) / LOAD_CLIENTS as f64;
     println!(
-        "load: {LOAD_CLIENTS} connections opened in {open_time:?}; {bodies_alive} server-side \
-         bodies alive, {fds_open} descriptors open"
+        "load: {LOAD_CLIENTS} connections from a child process (pid {}) opened in {open_time:?} \
+         from its start ({} in the child); {bodies_alive} server-side bodies alive, {fds_open} \
+         descriptors open in the server process",
+        child.id(),
+        report_field(&ready, "opened_in").unwrap_or("?"),
     );
     println!(
         "load: {LOAD_EVENTS} events x {LOAD_CLIENTS} clients = {} events delivered in {delivery:?} \
-         ({:.0} events/s)",
+         ({:.0} events/s; first send to the child's OK line; in the child, first event to last \
+         end: {})",
         LOAD_EVENTS * LOAD_CLIENTS,
-        (LOAD_EVENTS * LOAD_CLIENTS) as f64 / delivery.as_secs_f64()
+        (LOAD_EVENTS * LOAD_CLIENTS) as f64 / delivery.as_secs_f64(),
+        report_field(&result, "first_event_to_last_end").unwrap_or("?"),
     );
     println!(
-        "load: RSS {:.1} MiB before, {:.1} MiB with all connections open and idle: {:.1} KiB per \
-         connection (client and server side together, both in this process)",
-        rss_before as f64 / 1048576.0,
-        rss_open as f64 / 1048576.0,
-        per_conn / 1024.0
+        "load: server RSS {:.1} MiB before, {:.1} MiB with all connections open and idle: {:.1} \
+         KiB per connection (server side alone)",
+        mib(rss_before),
+        mib(rss_open),
+        per_conn(rss_before, rss_open)
     );
+    println!(
+        "load: client process RSS {:.1} MiB before connecting, {:.1} MiB with all connections \
+         open and idle: {:.1} KiB per connection (client side: hyper client, event decoder, \
+         tokio task)",
+        mib(child_rss_before),
+        mib(child_rss_open),
+        per_conn(child_rss_before, child_rss_open)
+    );
+}
+
+/// The client side of the load test, run by
+/// [`load_2000_streams_each_get_the_whole_broadcast_in_order`] in a child
+/// process (this test binary again) with the server's address and the
+/// parameters in [`LOAD_ADDR_VAR`], [`LOAD_CLIENTS_VAR`] and
+/// [`LOAD_EVENTS_VAR`]: opens every stream, prints `READY`, checks that
+/// every client gets every event in order and a clean end, and prints `OK`
+/// (or `FAIL`) and the figures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by load_2000_streams_each_get_the_whole_broadcast_in_order in a child process"]
+async fn load_clients_in_a_child_process() {
+    fn param<T: core::str::FromStr>(name: &str) -> T
+    where
+        T::Err: core::fmt::Display,
+    {
+        let value = std::env::var(name).unwrap_or_else(|_| {
+            panic!(
+                "{name} is not set: this test is the client side of \
+                 `load_2000_streams_each_get_the_whole_broadcast_in_order`, which runs it in a \
+                 child process with its server's address; run that test instead"
+            )
+        });
+        value
+            .parse()
+            .unwrap_or_else(|err| panic!("{name}={value:?}: {err}"))
+    }
+    let addr: SocketAddr = param(LOAD_ADDR_VAR);
+    let clients: usize = param(LOAD_CLIENTS_VAR);
+    let events: usize = param(LOAD_EVENTS_VAR);
+    assert!(
+        addr.ip().is_loopback(),
+        "{LOAD_ADDR_VAR}={addr}: not a loopback address"
+    );
+
+    let bound = Duration::from_secs(100);
+    let outcome = tokio::spawn(timeout(bound, load_clients(addr, clients, events))).await;
+    let failure = match outcome {
+        Ok(Ok(summary)) => {
+            println!("{LOAD_MARK}OK {summary}");
+            return;
+        }
+        Ok(Err(_)) => format!("the clients did not finish within {bound:?}"),
+        Err(err) => panic_message(err),
+    };
+    println!("{LOAD_MARK}FAIL {}", failure.replace('\n', " | "));
+    panic!("the load clients failed: {failure}");
+}
+
+/// Opens `clients` streams on `addr`, prints `READY` when they are all open,
+/// then checks every client's `events` events; returns the `OK` figures.
+async fn load_clients(addr: SocketAddr, clients: usize, events: usize) -> String {
+    // The client side of each connection takes one descriptor here.
+    check_nofile_limit("client (child)", clients);
+    let fds_before = open_fds();
+    let rss_before = rss_bytes();
+    let connecting = Instant::now();
+    let opened = Arc::new(AtomicUsize::new(0));
+    // At most 256 handshakes in flight, so that no SYN waits for a
+    // retransmission; the connections all stay open together.
+    let gate = Arc::new(Semaphore::new(256));
+    let mut tasks = Vec::with_capacity(clients);
+    for client in 0..clients {
+        let opened = Arc::clone(&opened);
+        let gate = Arc::clone(&gate);
+        tasks.push(tokio::spawn(async move {
+            let permit = gate
+                .acquire_owned()
+                .await
+                .expect("the gate is never closed");
+            let mut conn = Client::connect(addr).await;
+            let response = conn.get("/events", &[]).await;
+            drop(permit);
+            assert_eq!(response.status(), StatusCode::OK, "client {client}");
+            assert_eq!(response.headers()[CONTENT_TYPE], "text/event-stream");
+            opened.fetch_add(1, Ordering::AcqRel);
+            let mut stream = server_http_common::events(response);
+            let mut received = 0;
+            let mut first = None;
+            while let Some(event) = stream.next().await {
+                first.get_or_insert_with(Instant::now);
+                let event = event.unwrap_or_else(|err| panic!("client {client}: {err}"));
+                let expected = broadcast_event(received, events);
+                assert_eq!(event.id(), expected.id(), "client {client}: out of order");
+                assert_eq!(event.data(), expected.data(), "client {client}");
+                assert_eq!(event.event_type(), "tick", "client {client}");
+                received += 1;
+            }
+            assert_eq!(
+                received, events,
+                "client {client} got {received} of {events} events"
+            );
+            assert_eq!(
+                stream.end_of_stream(),
+                Some(EndOfStream::Clean),
+                "client {client}"
+            );
+            let done = Instant::now();
+            conn.disconnect().await;
+            (first.unwrap_or(done), done)
+        }));
+    }
+
+    // A client task that ends before the broadcast has failed: stop waiting.
+    eventually(
+        "every client connected",
+        Duration::from_secs(60),
+        || opened.load(Ordering::Acquire) == clients || tasks.iter().any(JoinHandle::is_finished),
+        || format!("{} open", opened.load(Ordering::Acquire)),
+    )
+    .await;
+    if let Some(at) = tasks.iter().position(JoinHandle::is_finished) {
+        match tasks.swap_remove(at).await {
+            Err(err) => panic!("client {at}: {}", panic_message(err)),
+            Ok(_) => panic!("client {at} got its whole stream before the others were open"),
+        }
+    }
+    let open_time = connecting.elapsed();
+    let fds_open = open_fds();
+    assert!(
+        fds_open >= fds_before + clients,
+        "{fds_open} descriptors open, {fds_before} before: the connections are not all open"
+    );
+    println!(
+        "{LOAD_MARK}READY clients={clients} rss_before={rss_before} fds_open={fds_open} \
+         opened_in={open_time:?}"
+    );
+
+    let mut first_event: Option<Instant> = None;
+    let mut last_end: Option<Instant> = None;
+    for (client, task) in tasks.into_iter().enumerate() {
+        let (first, done) = task
+            .await
+            .unwrap_or_else(|err| panic!("client {client}: {}", panic_message(err)));
+        first_event = Some(first_event.map_or(first, |at| at.min(first)));
+        last_end = Some(last_end.map_or(done, |at| at.max(done)));
+    }
+    let span = match (first_event, last_end) {
+        (Some(first), Some(last)) => last.saturating_duration_since(first),
+        _ => Duration::ZERO,
+    };
+    format!("clients={clients} events={events} first_event_to_last_end={span:?}")
 }
 
 // ---------------------------------------------------------------------------

@@ -1,15 +1,16 @@
 //! Helpers for `tests/server_http.rs`: servers on 127.0.0.1:0 (hyper-util
 //! with graceful shutdown, and axum), HTTP/1.1 clients, raw requests written
-//! byte for byte, and the process counters the tests read (RSS, file
-//! descriptors).
+//! byte for byte, the process counters the tests read (RSS, file
+//! descriptors), and a child process running one test of the same binary.
 
 use core::convert::Infallible;
 use core::future::Future;
 use core::net::SocketAddr;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use core::time::Duration;
-use std::io;
-use std::sync::Arc;
+use std::io::{self, BufRead, BufReader, Read};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -24,7 +25,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use ssekit::adapters::stream::{EventStream, SseStreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::task::JoinHandle;
+use tokio::sync::mpsc;
+use tokio::task::{JoinError, JoinHandle};
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
@@ -370,12 +372,24 @@ pub(crate) fn open_fds() -> usize {
 /// The resident set size of this process in bytes: `/proc/self/statm`'s
 /// second field (pages) times the page size.
 pub(crate) fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
+    statm_rss("/proc/self/statm")
+}
+
+/// The resident set size in bytes of process `pid` (a child of this one,
+/// say), from `/proc/<pid>/statm`.
+pub(crate) fn rss_bytes_of(pid: u32) -> u64 {
+    statm_rss(&format!("/proc/{pid}/statm"))
+}
+
+/// The second field (resident pages) of the `statm` file at `path`, in
+/// bytes.
+fn statm_rss(path: &str) -> u64 {
+    let statm = std::fs::read_to_string(path).unwrap_or_else(|err| panic!("{path}: {err}"));
     let pages: u64 = statm
         .split_whitespace()
         .nth(1)
         .and_then(|field| field.parse().ok())
-        .expect("the resident field of /proc/self/statm");
+        .unwrap_or_else(|| panic!("the resident field of {path}"));
     pages * page_size()
 }
 
@@ -397,4 +411,204 @@ fn page_size() -> u64 {
             (word(&pair[..WORD]) == AT_PAGESZ).then(|| word(&pair[WORD..]))
         })
         .unwrap_or(4096)
+}
+
+/// A child process running one test of this very test binary (the client
+/// side of the load test): its stdout read line by line, its stderr kept for
+/// failure messages. Dropping it kills and reaps the process, so a test that
+/// fails or times out leaves no process behind.
+pub(crate) struct TestChild {
+    child: Child,
+    /// What it is running, for messages.
+    test: String,
+    /// The lines of its stdout, from a reader thread.
+    lines: mpsc::UnboundedReceiver<String>,
+    /// The lines taken from `lines` so far.
+    stdout: Vec<String>,
+    /// Its stderr so far (the start and the end), from another reader
+    /// thread.
+    stderr: Arc<Mutex<StderrLog>>,
+}
+
+impl TestChild {
+    /// Runs test `test` of the current test binary (`--exact --ignored
+    /// --nocapture --test-threads=1`) in a new process, with `env` added to
+    /// its environment.
+    pub(crate) fn spawn(test: &str, env: &[(&str, String)]) -> TestChild {
+        let exe = std::env::current_exe().expect("the path of this test binary");
+        let mut child = Command::new(&exe)
+            .args([
+                test,
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .envs(env.iter().map(|(name, value)| (name, value)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot run {} {test}: {err}", exe.display()));
+        let stdout = child.stdout.take().expect("a piped stdout");
+        let mut stderr = child.stderr.take().expect("a piped stderr");
+        let (tx, lines) = mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let kept = Arc::new(Mutex::new(StderrLog::default()));
+        let sink = Arc::clone(&kept);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = stderr.read(&mut buf) {
+                sink.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(&buf[..n]);
+            }
+        });
+        TestChild {
+            child,
+            test: test.to_owned(),
+            lines,
+            stdout: Vec::new(),
+            stderr: kept,
+        }
+    }
+
+    /// Its process id.
+    pub(crate) fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The rest of the next line of its stdout that contains `marker`,
+    /// after the marker (a line may start with libtest's `test name ... `).
+    /// Panics, with what the child wrote, if its stdout ends first (it
+    /// exited) or if no such line comes within `bound`.
+    pub(crate) async fn marked_line(&mut self, marker: &str, bound: Duration) -> String {
+        let deadline = tokio::time::Instant::now() + bound;
+        loop {
+            match tokio::time::timeout_at(deadline, self.lines.recv()).await {
+                Ok(Some(line)) => {
+                    let rest = line
+                        .find(marker)
+                        .map(|at| line[at + marker.len()..].to_owned());
+                    self.stdout.push(line);
+                    if let Some(rest) = rest {
+                        return rest;
+                    }
+                }
+                Ok(None) => {
+                    let status = self.wait(Duration::from_secs(5)).await;
+                    panic!(
+                        "the child process ended its output without a `{marker}` line: it exited \
+                         with {status}\n{}",
+                        self.output()
+                    );
+                }
+                Err(_) => panic!(
+                    "no `{marker}` line from the child process within {bound:?}\n{}",
+                    self.output()
+                ),
+            }
+        }
+    }
+
+    /// Waits, at most `bound`, for it to exit, and returns its status.
+    pub(crate) async fn wait(&mut self, bound: Duration) -> ExitStatus {
+        let deadline = Instant::now() + bound;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("waitpid on the child") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the child process did not exit within {bound:?}\n{}",
+                self.output()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// What it wrote so far, for failure messages: its stdout lines read so
+    /// far and the start and the end of its stderr.
+    pub(crate) fn output(&mut self) -> String {
+        while let Ok(line) = self.lines.try_recv() {
+            self.stdout.push(line);
+        }
+        let stderr = self.stderr.lock().unwrap_or_else(PoisonError::into_inner);
+        format!(
+            "--- stdout of the child process (test `{}`) ---\n{}\n--- its stderr ---\n{}",
+            self.test,
+            self.stdout.join("\n"),
+            stderr.text()
+        )
+    }
+}
+
+/// The start and the end of a child's stderr: its first panic (the cause,
+/// with a backtrace under `RUST_BACKTRACE=1`) and its last, not the panics
+/// of 2,000 client tasks in between.
+#[derive(Default)]
+struct StderrLog {
+    head: Vec<u8>,
+    tail: Vec<u8>,
+    /// Bytes written in all.
+    total: usize,
+}
+
+impl StderrLog {
+    const HEAD: usize = 16 << 10;
+    const TAIL: usize = 8 << 10;
+
+    fn push(&mut self, mut bytes: &[u8]) {
+        self.total += bytes.len();
+        let room = Self::HEAD - self.head.len();
+        let (first, rest) = bytes.split_at(room.min(bytes.len()));
+        self.head.extend_from_slice(first);
+        bytes = rest;
+        self.tail.extend_from_slice(bytes);
+        if self.tail.len() > 2 * Self::TAIL {
+            self.tail.drain(..self.tail.len() - Self::TAIL);
+        }
+    }
+
+    fn text(&self) -> String {
+        let head = String::from_utf8_lossy(&self.head);
+        let kept = self.head.len() + self.tail.len();
+        if kept == self.total {
+            return format!("{head}{}", String::from_utf8_lossy(&self.tail));
+        }
+        let tail = &self.tail[self.tail.len().saturating_sub(Self::TAIL)..];
+        format!(
+            "{head}\n[... {} bytes left out ...]\n{}",
+            self.total - self.head.len() - tail.len(),
+            String::from_utf8_lossy(tail)
+        )
+    }
+}
+
+impl Drop for TestChild {
+    fn drop(&mut self) {
+        // A child already reaped is left alone (`kill` does nothing then);
+        // else it is killed, then reaped.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The message of a task that panicked, or why it did not finish.
+pub(crate) fn panic_message(err: JoinError) -> String {
+    match err.try_into_panic() {
+        Ok(payload) => payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| String::from("a panic with a payload that is not a string")),
+        Err(err) => err.to_string(),
+    }
 }
