@@ -69,7 +69,7 @@
 //!
 //! Without features, the crate only re-exports the codec as [`codec`].
 #![doc(test(attr(deny(warnings))))]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
 pub use ssekit_codec as codec;
