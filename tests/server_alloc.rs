@@ -545,10 +545,14 @@ fn idle_stream_memory() {
             per_stream < BOUND,
             "{per_stream} bytes per idle stream, over {BOUND}"
         );
+        // Arming the keep-alive timer boxes one tokio `Sleep` (boxed so that
+        // the body stays `Unpin`): one allocation, of about a hundred bytes.
         assert!(
-            polled.live() <= 0,
-            "arming the keep-alive timer allocated {} bytes: it should live in the body",
-            polled.live()
+            polled.total() <= 1 && polled.live() <= 256,
+            "arming the keep-alive timer allocated {} bytes in {} allocations: \
+             one boxed timer is expected",
+            polled.live(),
+            polled.total()
         );
 
         // Its timer is armed: 15 s of silence later, a heartbeat is due.

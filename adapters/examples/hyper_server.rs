@@ -88,7 +88,11 @@ async fn route(
     let response = match request.uri().path() {
         "/clock" => match LastEventId::from_headers(request.headers()) {
             Ok(id) => {
-                let after = id.and_then(|id| id.as_str().parse().ok()).unwrap_or(0);
+                // Parsed as u32 so that `after + 1` cannot overflow; an ID
+                // that is not a count starts afresh.
+                let after = id
+                    .and_then(|id| id.parse::<u32>().ok())
+                    .map_or(0, u64::from);
                 let body = SseBody::new(clock(after))
                     .keep_alive(Duration::from_secs(15))
                     .shutdown_token(shutdown)
@@ -145,5 +149,9 @@ fn countdown(shutdown: CancellationToken) -> Response<SseBody<ssekit_adapters::h
 fn text(status: StatusCode, message: &str) -> Response<Body> {
     let mut response = Response::new(Full::new(Bytes::from(message.to_owned())).boxed_unsync());
     *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     response
 }

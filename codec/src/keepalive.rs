@@ -180,10 +180,25 @@ impl<'a> Heartbeat<'a> {
         }
     }
 
+    /// The most padding [`pad_to`](Heartbeat::pad_to) takes: 64 KiB.
+    pub const MAX_PAD: usize = 64 * 1024;
+
     /// Makes the frame at least `len` bytes long, padding the comment with
-    /// spaces. A frame already that long is left as it is.
+    /// spaces; `len` is capped at [`MAX_PAD`](Heartbeat::MAX_PAD), which is
+    /// far more than a proxy buffers. A frame already that long is left as
+    /// it is.
+    ///
+    /// ```
+    /// use ssekit_codec::Heartbeat;
+    ///
+    /// assert_eq!(Heartbeat::new("").pad_to(usize::MAX).encoded_len(), Heartbeat::MAX_PAD);
+    /// ```
     pub const fn pad_to(mut self, len: usize) -> Heartbeat<'a> {
-        self.pad_to = len;
+        self.pad_to = if len < Heartbeat::MAX_PAD {
+            len
+        } else {
+            Heartbeat::MAX_PAD
+        };
         self
     }
 

@@ -137,7 +137,6 @@ pin_project! {
     pub struct SseBody<S> {
         #[pin]
         stream: S,
-        #[pin]
         timer: Timer,
         shutdown: Option<Signal>,
         shutdown_frame: Option<Bytes>,
@@ -150,6 +149,15 @@ impl<S> SseBody<S> {
     /// A body streaming `stream`'s items, with heartbeats every
     /// [15 s](ssekit_codec::KeepAlive::DEFAULT_INTERVAL) of silence when the
     /// `tokio` feature is on.
+    ///
+    /// # Panics
+    ///
+    /// With the `tokio` feature, polling the body panics inside a Tokio
+    /// runtime built without its time driver (`enable_time`, or
+    /// `enable_all`), as any tokio timer does; Tokio offers no way to check
+    /// for it first. Turn heartbeats off with `keep_alive(Duration::ZERO)`
+    /// on such a runtime. Outside any Tokio runtime the body sends no
+    /// heartbeats and does not panic.
     pub fn new(stream: S) -> SseBody<S> {
         SseBody {
             stream,
@@ -164,10 +172,31 @@ impl<S> SseBody<S> {
     /// Ends the stream when `signal` completes: write the
     /// [`shutdown_frame`](SseBody::shutdown_frame), if any, then end.
     ///
-    /// Give each stream its own handle on one shared signal, for example
-    /// `token.clone().cancelled_owned()` of a tokio-util
-    /// `CancellationToken` (or [`shutdown_token`](SseBody::shutdown_token)
-    /// with the `tokio` feature). Costs one allocation per stream.
+    /// Give each stream its own handle on one shared signal: with a
+    /// tokio-util `CancellationToken`, `token.child_token().cancelled_owned()`
+    /// (what `shutdown_token` does, with the `tokio` feature). The signal is
+    /// polled on every frame, so a signal whose poll takes a lock shared by
+    /// every stream (`token.clone().cancelled_owned()`) makes busy streams
+    /// contend on it. Costs one allocation per stream.
+    ///
+    /// ```
+    /// use futures::{stream, StreamExt};
+    /// use http_body_util::BodyExt;
+    /// use ssekit_adapters::codec::Event;
+    /// use ssekit_adapters::http::SseBody;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let (stop, stopped) = futures::channel::oneshot::channel::<()>();
+    /// // A stream that never ends by itself.
+    /// let events = stream::iter([Event::new("hi")]).chain(stream::pending());
+    /// let body = SseBody::new(events)
+    ///     .shutdown_on(async move { let _ = stopped.await; })
+    ///     .shutdown_frame(bytes::Bytes::from_static(b"event: bye\ndata: \n\n"));
+    /// stop.send(()).unwrap();
+    /// let bytes = body.collect().await.unwrap().to_bytes();
+    /// assert_eq!(bytes, "event: bye\ndata: \n\n", "shutdown comes first");
+    /// # });
+    /// ```
     pub fn shutdown_on<F>(mut self, signal: F) -> SseBody<S>
     where
         F: Future<Output = ()> + Send + 'static,
@@ -206,6 +235,22 @@ impl<S> SseBody<S> {
     /// The stream of items.
     pub fn get_ref(&self) -> &S {
         &self.stream
+    }
+
+    /// The stream of items, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// The stream of items, pinned.
+    pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut S> {
+        self.project().stream
+    }
+
+    /// The stream of items; the rest of the body (timer, signal, permit)
+    /// is dropped.
+    pub fn into_inner(self) -> S {
+        self.stream
     }
 
     /// Wraps the body in a `200 OK` response with the event stream's
@@ -251,8 +296,12 @@ impl<S> SseBody<S> {
 
     /// Ends the stream when `token` is cancelled; see
     /// [`shutdown_on`](SseBody::shutdown_on).
+    ///
+    /// The body waits on a [child](tokio_util::sync::CancellationToken::child_token)
+    /// of `token`, so that the streams of one server do not all poll the
+    /// same token's lock on every frame.
     pub fn shutdown_token(self, token: tokio_util::sync::CancellationToken) -> SseBody<S> {
-        self.shutdown_on(token.cancelled_owned())
+        self.shutdown_on(token.child_token().cancelled_owned())
     }
 }
 

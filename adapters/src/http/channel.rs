@@ -13,9 +13,11 @@ use super::{IntoFrame, SseBody};
 
 /// A body fed by a [`Sender`], and the sender: channel mode.
 ///
-/// The channel holds at most `capacity` frames (at least 1; 0 is taken as
-/// 1). Events are encoded by the sender, in the producer's task, so the
-/// body only moves frames.
+/// The channel holds at most `capacity` frames (at least 1, at most
+/// [`tokio::sync::Semaphore::MAX_PERMITS`]; values outside are clamped).
+/// Events are encoded by the sender, in the producer's task, so the body
+/// only moves frames. See [`SseBody::new`] for the runtime the body's
+/// heartbeats need.
 ///
 /// - [`Sender::send`] waits while the channel is full: a slow client slows
 ///   its producer down instead of growing a queue without bound.
@@ -48,7 +50,7 @@ use super::{IntoFrame, SseBody};
 /// # });
 /// ```
 pub fn channel(capacity: usize) -> (Sender, SseBody<Receiver>) {
-    let (tx, rx) = mpsc::channel(capacity.max(1));
+    let (tx, rx) = mpsc::channel(capacity.clamp(1, tokio::sync::Semaphore::MAX_PERMITS));
     (Sender { inner: tx }, SseBody::new(Receiver { inner: rx }))
 }
 

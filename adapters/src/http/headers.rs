@@ -50,7 +50,11 @@ pub fn set_response_headers(headers: &mut HeaderMap) {
 /// A browser's `EventSource` sends the header on every reconnection, with
 /// the last event ID it has, when that is not empty. The value is text
 /// without NUL, CR or LF (an ID with any of them cannot be sent by a
-/// conforming server), at most [`MAX_LEN`](LastEventId::MAX_LEN) bytes.
+/// conforming server), at most [`MAX_LEN`](LastEventId::MAX_LEN) bytes by
+/// default (a server whose IDs are longer reads the header with
+/// [`from_headers_with_limit`](LastEventId::from_headers_with_limit)).
+///
+/// It derefs to `str` and compares with `str`.
 ///
 /// # Example
 ///
@@ -89,10 +93,33 @@ impl LastEventId {
     /// server should answer `400 Bad Request` (the axum extractor does),
     /// or treat it as absent.
     pub fn from_headers(headers: &HeaderMap) -> Result<Option<LastEventId>, LastEventIdError> {
+        LastEventId::from_headers_with_limit(headers, LastEventId::MAX_LEN)
+    }
+
+    /// [`from_headers`](LastEventId::from_headers) with IDs of up to
+    /// `max_len` bytes.
+    ///
+    /// ```
+    /// use ssekit_adapters::http::LastEventId;
+    ///
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("last-event-id", "x".repeat(2000).parse().unwrap());
+    /// assert!(LastEventId::from_headers(&headers).is_err());
+    /// assert_eq!(LastEventId::from_headers_with_limit(&headers, 4096)?.unwrap().len(), 2000);
+    /// # Ok::<(), ssekit_adapters::http::LastEventIdError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`from_headers`](LastEventId::from_headers).
+    pub fn from_headers_with_limit(
+        headers: &HeaderMap,
+        max_len: usize,
+    ) -> Result<Option<LastEventId>, LastEventIdError> {
         match headers.get(LAST_EVENT_ID) {
             None => Ok(None),
             Some(value) if value.is_empty() => Ok(None),
-            Some(value) => LastEventId::parse(value.as_bytes()).map(Some),
+            Some(value) => LastEventId::parse_with_limit(value.as_bytes(), max_len).map(Some),
         }
     }
 
@@ -102,7 +129,7 @@ impl LastEventId {
     /// ```
     /// use ssekit_adapters::http::{LastEventId, LastEventIdError};
     ///
-    /// assert_eq!(LastEventId::parse(b"7").unwrap().as_str(), "7");
+    /// assert_eq!(LastEventId::parse(b"7").unwrap(), "7");
     /// assert_eq!(LastEventId::parse(b"a\0b"), Err(LastEventIdError::Nul { offset: 1 }));
     /// ```
     ///
@@ -110,10 +137,19 @@ impl LastEventId {
     ///
     /// The first problem found, as a [`LastEventIdError`].
     pub fn parse(value: &[u8]) -> Result<LastEventId, LastEventIdError> {
-        if value.len() > LastEventId::MAX_LEN {
+        LastEventId::parse_with_limit(value, LastEventId::MAX_LEN)
+    }
+
+    /// [`parse`](LastEventId::parse) with IDs of up to `max_len` bytes.
+    ///
+    /// # Errors
+    ///
+    /// The first problem found, as a [`LastEventIdError`].
+    pub fn parse_with_limit(value: &[u8], max_len: usize) -> Result<LastEventId, LastEventIdError> {
+        if value.len() > max_len {
             return Err(LastEventIdError::TooLong {
                 len: value.len(),
-                limit: LastEventId::MAX_LEN,
+                limit: max_len,
             });
         }
         let text = core::str::from_utf8(value).map_err(|err| LastEventIdError::NotUtf8 {
@@ -156,6 +192,26 @@ impl AsRef<str> for LastEventId {
     }
 }
 
+impl core::ops::Deref for LastEventId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for LastEventId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for LastEventId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
 /// Why a `Last-Event-ID` header is not an event ID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -179,7 +235,7 @@ pub enum LastEventIdError {
     TooLong {
         /// Its length in bytes.
         len: usize,
-        /// The limit, [`LastEventId::MAX_LEN`].
+        /// The limit: [`LastEventId::MAX_LEN`] unless another was given.
         limit: usize,
     },
 }
@@ -199,7 +255,9 @@ impl fmt::Display for LastEventIdError {
                 write!(f, "{len} bytes, more than the {limit} allowed")?;
             }
         }
-        f.write_str("; an event ID from this server never looks like that: reconnect without it")
+        f.write_str(
+            "; the stream cannot resume from it (the client should connect without the header)",
+        )
     }
 }
 

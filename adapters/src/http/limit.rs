@@ -136,6 +136,11 @@ impl LimitReached {
         self.max
     }
 
+    /// When the refusal tells clients to come back.
+    pub fn retry_after(&self) -> Duration {
+        self.retry_after
+    }
+
     /// The refusal: `503 Service Unavailable` with `Retry-After` (whole
     /// seconds), `Cache-Control: no-store`, and `body`, sent as plain text.
     /// A browser's `EventSource` does not reconnect after it; clients that

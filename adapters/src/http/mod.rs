@@ -19,8 +19,10 @@
 //! use tokio_util::sync::CancellationToken;
 //!
 //! fn handle<B>(request: &http::Request<B>, shutdown: &CancellationToken) -> http::Response<SseBody<Receiver>> {
+//!     // IDs are counts; a header that is not one starts afresh. (Parsed as
+//!     // u32 so that `after + 1` cannot overflow.)
 //!     let after: u64 = match LastEventId::from_headers(request.headers()) {
-//!         Ok(Some(id)) => id.as_str().parse().unwrap_or(0),
+//!         Ok(Some(id)) => id.parse::<u32>().map_or(0, u64::from),
 //!         _ => 0,
 //!     };
 //!     let (tx, body) = channel(64);
@@ -42,7 +44,7 @@
 //! // A client reconnecting after event 41.
 //! let request = http::Request::builder().header("last-event-id", "41").body(()).unwrap();
 //! let shutdown = CancellationToken::new();
-//! let mut body = std::pin::pin!(handle(&request, &shutdown).into_body());
+//! let mut body = handle(&request, &shutdown).into_body();
 //! let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
 //! assert_eq!(first, "id: 42\ndata: tick 42\n\n");
 //!
@@ -62,12 +64,12 @@
 //!   the event is there. A pre-encoded [`Bytes`](bytes::Bytes) frame is
 //!   passed through as it is; an owned [`Event`](ssekit_codec::Event) costs
 //!   one allocation, its frame.
-//! - Heartbeats (feature `tokio`) after each [interval](SseBody::keep_alive)
+//! - Heartbeats (feature `tokio`) after each interval (`SseBody::keep_alive`)
 //!   of silence, from the codec's [`KeepAlive`](ssekit_codec::KeepAlive)
 //!   schedule.
 //! - A stream that stops at once when the client leaves: the server drops
 //!   the body, and with it the stream and the channel, so a producer's
-//!   [`Sender::send`] fails. A client that closes its connection is seen
+//!   `Sender::send` (feature `tokio`) fails. A client that closes its connection is seen
 //!   at once by hyper, or at the latest by the next write (an event or a
 //!   heartbeat). A client that vanished without closing (its machine lost
 //!   power) is only found when TCP gives up on the unacknowledged writes,
@@ -92,10 +94,15 @@
 //!
 //! - `http`: this module without a timer: [`SseBody`], headers,
 //!   [`LastEventId`], [`ConnectionLimit`], shutdown on any `Future`.
-//! - `tokio`: heartbeats ([`SseBody::keep_alive`], [`SseBody::heartbeat`]),
-//!   [`channel`] mode, and [`SseBody::shutdown_token`].
-//! - `axum`: [`SseBody`] is an `IntoResponse`; `Option<LastEventId>` is an
-//!   extractor; [`LastEventIdError`] and [`LimitReached`] are responses.
+//! - `tokio`: heartbeats (`SseBody::keep_alive`, `SseBody::heartbeat`),
+//!   `channel` mode, and `SseBody::shutdown_token`. Heartbeats are on by
+//!   default with this feature (every 15 s), off without it.
+//! - `axum` (implies `tokio`): `SseBody` is an `IntoResponse`;
+//!   `Option<LastEventId>` is an extractor; `LastEventIdError` and
+//!   `LimitReached` are responses.
+//!
+//! `SseBody<S>` is `Unpin` when `S` is, and `Send`/`Sync` when `S` is,
+//! whatever the features.
 
 mod body;
 #[cfg(feature = "tokio")]

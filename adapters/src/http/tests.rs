@@ -375,8 +375,45 @@ fn last_event_id_rules() {
     );
     let message = LastEventIdError::NotUtf8 { offset: 2 }.to_string();
     assert!(
-        message.contains("not UTF-8") && message.contains("reconnect without it"),
+        message.contains("not UTF-8") && message.contains("cannot resume from it"),
         "{message}"
     );
     let _: String = parse(b"x").unwrap().unwrap().into_string();
+}
+
+#[test]
+fn the_body_is_unpin_send_and_sync_when_its_stream_is() {
+    fn unpin_send_sync<T: Unpin + Send + Sync>() {}
+    unpin_send_sync::<SseBody<super::Receiver>>();
+    unpin_send_sync::<SseBody<stream::Iter<std::vec::IntoIter<Event>>>>();
+    unpin_send_sync::<super::Sender>();
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interval_past_the_end_of_time_never_fires_and_does_not_panic() {
+    let mut body = Box::pin(SseBody::new(silent()).keep_alive(Duration::MAX));
+    assert_eq!(frame_within(&mut body, secs(365 * 24 * 3600)).await, None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_huge_capacity_is_clamped_instead_of_panicking() {
+    let (tx, body) = channel(usize::MAX);
+    tx.send(Event::new("a")).await.unwrap();
+    drop(tx);
+    assert_eq!(body.collect().await.unwrap().to_bytes(), "data: a\n\n");
+}
+
+#[tokio::test(start_paused = true)]
+async fn changing_the_interval_after_the_timer_started_takes_effect() {
+    let (mut tx, rx) = fmpsc::channel::<Event>(4);
+    let mut body = Box::pin(SseBody::new(rx));
+    // The first wait arms the default 15 s timer.
+    assert_eq!(frame_within(&mut body, secs(1)).await, None);
+    tx.send(Event::new("x")).await.unwrap();
+    assert_eq!(next(&mut body).await.unwrap(), "data: x\n\n");
+    let start = Instant::now();
+    let body = Pin::into_inner(body).keep_alive(secs(2));
+    let mut body = Box::pin(body);
+    assert_eq!(next(&mut body).await.unwrap(), KEEP_ALIVE_FRAME);
+    assert_eq!(start.elapsed(), secs(2));
 }
