@@ -12,7 +12,8 @@
 //! payload; `prebuilt`: over events built beforehand; `frames`: over
 //! pre-encoded `Bytes` frames; `axum`: axum's `Sse` over
 //! `Event::default().data(&str)` of each payload), then `keepalive` or
-//! `none` (15 s heartbeats, or none). `EVENTS` (default 10,000) sets the
+//! `none` (15 s heartbeats, or none). Each stream waits once before its
+//! first event, so that the timers are armed. `EVENTS` (default 10,000) sets the
 //! count of ~190-byte one-line JSON payloads. It prints the bytes drained.
 
 use core::convert::Infallible;
@@ -26,6 +27,17 @@ use http_body::Body;
 use http_body_util::BodyExt;
 use ssekit::adapters::http::SseBody;
 use ssekit::Event;
+
+/// `events`, after one wait (the stream is pending once, and wakes itself):
+/// both bodies arm their keep-alive timer only when their stream waits, as
+/// a live stream does between its events.
+fn waits_first<S: futures::Stream + Send + 'static>(
+    events: S,
+) -> impl futures::Stream<Item = S::Item> + Send + 'static {
+    stream::once(tokio::task::yield_now())
+        .filter_map(|()| async { None })
+        .chain(events)
+}
 
 /// Drains `body`, returning the bytes it yielded.
 #[inline(never)]
@@ -69,12 +81,15 @@ fn main() {
         .enable_time()
         .build()
         .expect("a runtime");
-    // Everything is built before `block_on`, which alone is measured.
+    // Everything is built before `block_on`, which alone is measured, but
+    // inside the runtime: axum's keep-alive makes its timer when the
+    // response is built, and panics outside a runtime.
+    let _runtime = rt.enter();
     let bytes = match how.as_str() {
         "prebuilt" => {
             let events: Vec<Event> = payloads.iter().cloned().map(Event::new).collect();
             rt.block_on(drain(
-                SseBody::new(stream::iter(events)).keep_alive(interval),
+                SseBody::new(waits_first(stream::iter(events))).keep_alive(interval),
             ))
         }
         "frames" => {
@@ -84,7 +99,7 @@ fn main() {
                 .map(|p| Event::new(p).to_bytes())
                 .collect();
             rt.block_on(drain(
-                SseBody::new(stream::iter(frames)).keep_alive(interval),
+                SseBody::new(waits_first(stream::iter(frames))).keep_alive(interval),
             ))
         }
         "axum" => {
@@ -96,7 +111,7 @@ fn main() {
             let texts: &'static [String] = Vec::leak(texts);
             let events = stream::iter(texts)
                 .map(|text| Ok::<_, Infallible>(AxumEvent::default().data(text)));
-            let sse = Sse::new(events);
+            let sse = Sse::new(waits_first(events));
             let response = if keep_alive {
                 sse.keep_alive(KeepAlive::default()).into_response()
             } else {
@@ -106,7 +121,9 @@ fn main() {
         }
         _ => {
             let events = stream::iter(payloads.clone()).map(Event::new);
-            rt.block_on(drain(SseBody::new(events).keep_alive(interval)))
+            rt.block_on(drain(
+                SseBody::new(waits_first(events)).keep_alive(interval),
+            ))
         }
     };
     println!("{how}: {n} events, {bytes} bytes");
