@@ -344,3 +344,103 @@ fn eventsource_alias_is_a_drop_in() {
     assert_eq!(second.data(), "second");
     assert_eq!(events.len(), 2);
 }
+
+/// `(id, data)` of each event, as text.
+fn ids_and_data(events: &[Event]) -> Vec<(String, String)> {
+    events
+        .iter()
+        .map(|e| (e.id_lossy().into_owned(), e.data_lossy().into_owned()))
+        .collect()
+}
+
+/// A body that yields `parts`, then a transport error, then nothing ever
+/// again: a connection that broke, which the client gives up on.
+fn broken_body(parts: &[&'static [u8]]) -> impl Stream<Item = Result<Bytes, &'static str>> + Unpin {
+    let parts: Vec<_> = parts.iter().map(|p| Ok(Bytes::from_static(p))).collect();
+    stream::iter(parts)
+        .chain(stream::iter([Err("connection reset")]))
+        .chain(stream::pending())
+}
+
+/// Reads events until the transport error.
+fn until_broken<S>(events: &mut EventStream<S>) -> Vec<Event>
+where
+    S: Stream<Item = Result<Bytes, &'static str>> + Unpin,
+{
+    block_on(async {
+        let mut out = Vec::new();
+        loop {
+            match events.next().await {
+                Some(Ok(event)) => out.push(event),
+                Some(Err(Error::Transport(_))) => return out,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    })
+}
+
+#[test]
+fn resume_after_a_cut_mid_chunk_gives_every_event_once_and_whole() {
+    // The connection breaks inside event 3, after a whole data line, in
+    // the chunk that held the end of event 2.
+    let first = broken_body(&[
+        b"id: 1\ndata: a\n\nid: 2\nda",
+        b"ta: b\n\nid: 3\ndata: par\n",
+    ]);
+    let mut events = first.sse_events();
+    let mut seen = until_broken(&mut events);
+    assert_eq!(events.last_event_id(), "2");
+    // The server replays after event 2.
+    let mut events = events.resume(broken_body(&[b"id: 3\ndata: c\n\n"]));
+    seen.extend(until_broken(&mut events));
+    let want = [("1", "a"), ("2", "b"), ("3", "c")].map(|(i, d)| (i.to_owned(), d.to_owned()));
+    assert_eq!(ids_and_data(&seen), want);
+}
+
+#[test]
+fn a_clone_of_the_decoder_starts_a_new_stream_too() {
+    let mut events = broken_body(&[b"id: 1\ndata: a\n\ndata: par\n"]).sse_events();
+    let seen = until_broken(&mut events);
+    assert_eq!(ids_and_data(&seen), [("1".to_owned(), "a".to_owned())]);
+    // Starting the next body with a clone of the decoder drops the half
+    // event the clone holds, instead of joining it to the new data.
+    let decoder = events.decoder().clone();
+    let mut next = EventStream::with_decoder(broken_body(&[b"data: b\n\n"]), decoder);
+    let seen = until_broken(&mut next);
+    assert_eq!(ids_and_data(&seen), [("1".to_owned(), "b".to_owned())]);
+}
+
+#[test]
+fn items_stream_yields_comments_and_retry_in_order_across_splits() {
+    let input: &[u8] = b": hb\n\nretry: 1500\nid: 1\ndata: a\n\n: second\n\ndata: b\n\n";
+    let mut rng = Rng::new(7);
+    for _ in 0..200 {
+        let pieces = random_pieces(&mut rng, input.len(), 8);
+        let items: Vec<_> = block_on(
+            stream::iter(chunks(input, &pieces))
+                .sse_items()
+                .map(|item| item.expect("no error"))
+                .collect(),
+        );
+        let kinds: Vec<String> = items
+            .iter()
+            .map(|item| match item {
+                ssekit::Item::Event(e) => format!("event {}", e.data_lossy()),
+                ssekit::Item::Comment(c) => format!("comment {}", String::from_utf8_lossy(c)),
+                ssekit::Item::Retry(ms) => format!("retry {ms}"),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "comment  hb",
+                "retry 1500",
+                "event a",
+                "comment  second",
+                "event b"
+            ],
+            "pieces {pieces:?}"
+        );
+    }
+}

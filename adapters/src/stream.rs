@@ -2,10 +2,16 @@
 //! response body, into a stream of [`Event`]s.
 //!
 //! [`SseStreamExt::sse_events`] works on every `Stream<Item = Result<B, E>>`
-//! whose chunks `B` implement [`Buf`], and yields `Result<Event, Error<E>>`.
+//! whose chunks `B` implement [`Buf`], and yields `Result<Event, Error<E>>`;
+//! [`SseStreamExt::sse_items`] yields comments (heartbeats) and `retry`
+//! fields too. A hyper 1.x body (`hyper::body::Incoming`) is an
+//! `http_body::Body`, not a `Stream`: turn it into one with
+//! `http_body_util::BodyExt::into_data_stream()` first. After a broken
+//! connection, [`EventStream::resume`] goes on with the new body, keeping
+//! the last event ID.
 //!
 //! - **No copies for `Bytes` chunks.** Events whose lines lie whole in one
-//!   [`Bytes`] (or [`BytesMut`]) chunk are slices of it. Only a line split
+//!   [`Bytes`] (or [`BytesMut`](bytes::BytesMut)) chunk are slices of it. Only a line split
 //!   across chunks is copied, into a small carry buffer, and only up to its
 //!   line ending: the rest of the next chunk is sliced again (a chunk of at
 //!   most 256 bytes that continues a split line is copied whole, which costs
@@ -64,10 +70,10 @@ use core::pin::Pin;
 use core::task::{ready, Context, Poll};
 use core::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
-use ssekit_codec::{DecodeError, EndOfStream, Event, EventDecoder, Limits};
+use ssekit_codec::{ChunkDecoder, DecodeError, EndOfStream, Event, EventDecoder, Item, Limits};
 
 /// An error from an [`EventStream`].
 ///
@@ -164,6 +170,28 @@ pub trait SseStreamExt: Sized {
     fn eventsource(self) -> EventStream<Self> {
         self.sse_events()
     }
+
+    /// Decodes this byte stream into [`Item`]s: events, and also comments
+    /// (which servers send as heartbeats, so an idle timer can be reset on
+    /// them) and `retry` fields, in stream order.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use futures::{stream, StreamExt};
+    /// use ssekit_adapters::stream::SseStreamExt;
+    /// use ssekit_codec::Item;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let body = stream::iter([Ok::<_, ()>(Bytes::from_static(b": hi\n\nretry: 90\ndata: x\n\n"))]);
+    /// let items: Vec<Item> = body.sse_items().map(Result::unwrap).collect().await;
+    /// assert_eq!(items[0], Item::Comment(Bytes::from_static(b" hi")));
+    /// assert_eq!(items[1], Item::Retry(90));
+    /// assert!(matches!(&items[2], Item::Event(event) if event.data() == "x"));
+    /// # });
+    /// ```
+    fn sse_items(self) -> ItemStream<Self> {
+        ItemStream::new(self)
+    }
 }
 
 impl<S, B, E> SseStreamExt for S
@@ -189,11 +217,9 @@ pin_project! {
     pub struct EventStream<S> {
         #[pin]
         inner: S,
-        decoder: EventDecoder,
+        decoder: ChunkDecoder,
         // The rest of the latest chunk, not decoded yet.
         chunk: Bytes,
-        // The start of a line split across chunks, copied out of them.
-        carry: BytesMut,
         // The decoder may have more events from the input it has: it
         // returned one last time.
         pending: bool,
@@ -211,13 +237,13 @@ impl<S> EventStream<S> {
 
     /// Decodes `inner` with a configured [`EventDecoder`]: other
     /// [`Limits`], or a saved last event ID set with
-    /// [`EventDecoder::set_last_event_id`] when resuming a stream.
+    /// [`EventDecoder::set_last_event_id`] when resuming a stream. Input the
+    /// decoder still held is dropped: `inner` is a new stream.
     pub fn with_decoder(inner: S, decoder: EventDecoder) -> EventStream<S> {
         EventStream {
             inner,
-            decoder,
+            decoder: ChunkDecoder::from_decoder(decoder),
             chunk: Bytes::new(),
-            carry: BytesMut::new(),
             pending: false,
             end: None,
             truncation_error: false,
@@ -251,8 +277,50 @@ impl<S> EventStream<S> {
     }
 
     /// The event decoder underneath: its [`Limits`] and state.
+    ///
+    /// To go on after a broken connection, use
+    /// [`resume`](EventStream::resume), not a clone of this decoder: a
+    /// clone still holds the old connection's half-read event.
     pub fn decoder(&self) -> &EventDecoder {
-        &self.decoder
+        self.decoder.decoder()
+    }
+
+    /// Goes on decoding from a new byte stream, such as the body of a
+    /// reconnection: the last event ID, the reconnection time and the
+    /// limits carry over; the old connection's unfinished event and bytes
+    /// are dropped, as the spec's end-of-file rule says.
+    ///
+    /// Send [`last_event_id`](EventStream::last_event_id) as the
+    /// `Last-Event-ID` header of the new request first.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use futures::{stream, StreamExt};
+    /// use ssekit_adapters::stream::SseStreamExt;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let first = stream::iter([Ok::<_, ()>(Bytes::from_static(b"id: 1\ndata: a\n\nid: 2\ndata: par"))]);
+    /// let mut events = first.sse_events();
+    /// assert_eq!(events.next().await.unwrap().unwrap().data(), "a");
+    /// assert!(events.next().await.is_none()); // cut in the middle of event 2
+    /// assert_eq!(events.last_event_id(), "1");
+    ///
+    /// // The server replays after event 1 on the new connection.
+    /// let second = stream::iter([Ok::<_, ()>(Bytes::from_static(b"id: 2\ndata: b\n\n"))]);
+    /// let mut events = events.resume(second);
+    /// let event = events.next().await.unwrap().unwrap();
+    /// assert_eq!((event.id().as_ref(), event.data()), (&b"2"[..], Bytes::from("b")));
+    /// # });
+    /// ```
+    pub fn resume<T>(self, inner: T) -> EventStream<T> {
+        EventStream {
+            inner,
+            decoder: ChunkDecoder::from_decoder(self.decoder.into_decoder()),
+            chunk: Bytes::new(),
+            pending: false,
+            end: None,
+            truncation_error: self.truncation_error,
+        }
     }
 
     /// The last event ID seen so far: what a reconnecting client sends as
@@ -265,6 +333,61 @@ impl<S> EventStream<S> {
     /// seen.
     pub fn reconnection_time(&self) -> Option<Duration> {
         self.decoder.reconnection_time().map(Duration::from_millis)
+    }
+
+    /// The next item: an event, or with `items` also a comment or `retry`.
+    fn poll_item<B, E>(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        items: bool,
+    ) -> Poll<Option<Result<Item, Error<E>>>>
+    where
+        S: Stream<Item = Result<B, E>>,
+        B: Buf,
+    {
+        let mut this = self.project();
+        if this.end.is_some() {
+            return Poll::Ready(None);
+        }
+        loop {
+            if *this.pending || !this.chunk.is_empty() {
+                let decoded = if items {
+                    this.decoder.decode_item(this.chunk)
+                } else {
+                    this.decoder
+                        .decode(this.chunk)
+                        .map(|event| event.map(Item::Event))
+                };
+                match decoded {
+                    Ok(Some(item)) => {
+                        *this.pending = true;
+                        return Poll::Ready(Some(Ok(item)));
+                    }
+                    Err(err) => {
+                        *this.pending = true;
+                        return Poll::Ready(Some(Err(Error::Decode(err))));
+                    }
+                    Ok(None) => *this.pending = false,
+                }
+            }
+            match ready!(this.inner.as_mut().poll_next(cx)) {
+                Some(Ok(mut chunk)) => {
+                    let len = chunk.remaining();
+                    if len > 0 {
+                        *this.chunk = chunk.copy_to_bytes(len);
+                    }
+                }
+                Some(Err(err)) => return Poll::Ready(Some(Err(Error::Transport(err)))),
+                None => {
+                    let end = this.decoder.finish();
+                    *this.end = Some(end);
+                    if end == EndOfStream::Truncated && *this.truncation_error {
+                        return Poll::Ready(Some(Err(Error::Truncated)));
+                    }
+                    return Poll::Ready(None);
+                }
+            }
+        }
     }
 
     /// How the byte stream ended, once it has: [`EndOfStream::Clean`] at an
@@ -321,42 +444,15 @@ where
 {
     type Item = Result<Event, Error<E>>;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let mut this = self.project();
-        if this.end.is_some() {
-            return Poll::Ready(None);
-        }
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         loop {
-            if *this.pending || !this.chunk.is_empty() {
-                match this.decoder.decode_chunk(this.carry, this.chunk) {
-                    Ok(Some(event)) => {
-                        *this.pending = true;
-                        return Poll::Ready(Some(Ok(event)));
-                    }
-                    Err(err) => {
-                        *this.pending = true;
-                        return Poll::Ready(Some(Err(Error::Decode(err))));
-                    }
-                    Ok(None) => *this.pending = false,
-                }
-            }
-            match ready!(this.inner.as_mut().poll_next(cx)) {
-                Some(Ok(mut chunk)) => {
-                    let len = chunk.remaining();
-                    if len > 0 {
-                        *this.chunk = chunk.copy_to_bytes(len);
-                    }
-                }
-                Some(Err(err)) => return Poll::Ready(Some(Err(Error::Transport(err)))),
-                None => {
-                    let end = this.decoder.finish(this.carry);
-                    *this.end = Some(end);
-                    if end == EndOfStream::Truncated && *this.truncation_error {
-                        return Poll::Ready(Some(Err(Error::Truncated)));
-                    }
-                    return Poll::Ready(None);
-                }
-            }
+            return match ready!(self.as_mut().poll_item(cx, false)) {
+                Some(Ok(Item::Event(event))) => Poll::Ready(Some(Ok(event))),
+                // Not produced when only events are asked for.
+                Some(Ok(_)) => continue,
+                Some(Err(err)) => Poll::Ready(Some(Err(err))),
+                None => Poll::Ready(None),
+            };
         }
     }
 
@@ -376,5 +472,108 @@ where
 {
     fn is_terminated(&self) -> bool {
         self.end.is_some()
+    }
+}
+
+pin_project! {
+    /// A stream of [`Item`]s (events, comments and `retry` fields) decoded
+    /// from a stream of byte chunks; made by [`SseStreamExt::sse_items`].
+    ///
+    /// It is an [`EventStream`] that also yields what the event stream
+    /// skips, with the same errors, the same end, and the same accessors.
+    #[derive(Debug)]
+    #[must_use = "streams do nothing unless polled"]
+    pub struct ItemStream<S> {
+        #[pin]
+        events: EventStream<S>,
+    }
+}
+
+impl<S> ItemStream<S> {
+    /// Decodes `inner` with the default [`Limits`]; the same as
+    /// [`SseStreamExt::sse_items`].
+    pub fn new(inner: S) -> ItemStream<S> {
+        ItemStream {
+            events: EventStream::new(inner),
+        }
+    }
+
+    /// Decodes `inner` with a configured [`EventDecoder`]; see
+    /// [`EventStream::with_decoder`].
+    pub fn with_decoder(inner: S, decoder: EventDecoder) -> ItemStream<S> {
+        ItemStream {
+            events: EventStream::with_decoder(inner, decoder),
+        }
+    }
+
+    /// See [`EventStream::error_on_truncation`].
+    pub fn error_on_truncation(self) -> ItemStream<S> {
+        ItemStream {
+            events: self.events.error_on_truncation(),
+        }
+    }
+
+    /// See [`EventStream::resume`].
+    pub fn resume<T>(self, inner: T) -> ItemStream<T> {
+        ItemStream {
+            events: self.events.resume(inner),
+        }
+    }
+
+    /// The event decoder underneath.
+    pub fn decoder(&self) -> &EventDecoder {
+        self.events.decoder()
+    }
+
+    /// The last event ID seen so far.
+    pub fn last_event_id(&self) -> &Bytes {
+        self.events.last_event_id()
+    }
+
+    /// The reconnection time from the latest valid `retry` field, if any.
+    pub fn reconnection_time(&self) -> Option<Duration> {
+        self.events.reconnection_time()
+    }
+
+    /// How the byte stream ended, once it has; see
+    /// [`EventStream::end_of_stream`].
+    pub fn end_of_stream(&self) -> Option<EndOfStream> {
+        self.events.end_of_stream()
+    }
+
+    /// The byte stream.
+    pub fn get_ref(&self) -> &S {
+        self.events.get_ref()
+    }
+
+    /// The byte stream, giving up any input received but not yet decoded.
+    pub fn into_inner(self) -> S {
+        self.events.into_inner()
+    }
+}
+
+impl<S, B, E> Stream for ItemStream<S>
+where
+    S: Stream<Item = Result<B, E>>,
+    B: Buf,
+{
+    type Item = Result<Item, Error<E>>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.project().events.poll_item(cx, true)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.events.size_hint()
+    }
+}
+
+impl<S, B, E> FusedStream for ItemStream<S>
+where
+    S: Stream<Item = Result<B, E>>,
+    B: Buf,
+{
+    fn is_terminated(&self) -> bool {
+        self.events.is_terminated()
     }
 }

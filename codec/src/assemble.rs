@@ -366,6 +366,49 @@ impl EventDecoder {
         carry: &mut BytesMut,
         chunk: &mut Bytes,
     ) -> Result<Option<Event>, DecodeError> {
+        match self.run_chunk(carry, chunk, Want::Events)? {
+            Found::Event => Ok(Some(self.take_event())),
+            _ => Ok(None),
+        }
+    }
+
+    /// Like [`decode_chunk`](EventDecoder::decode_chunk), but returns
+    /// comments and `retry` fields too, as
+    /// [`decode_item`](EventDecoder::decode_item) does.
+    ///
+    /// ```
+    /// use bytes::{Bytes, BytesMut};
+    /// use ssekit_codec::{EventDecoder, Item};
+    ///
+    /// let mut decoder = EventDecoder::new();
+    /// let mut carry = BytesMut::new();
+    /// let mut chunk = Bytes::from_static(b": ping\n\ndata: x\n\n");
+    /// let first = decoder.decode_item_chunk(&mut carry, &mut chunk)?;
+    /// assert_eq!(first, Some(Item::Comment(Bytes::from_static(b" ping"))));
+    /// assert!(matches!(decoder.decode_item_chunk(&mut carry, &mut chunk)?, Some(Item::Event(_))));
+    /// assert_eq!(decoder.decode_item_chunk(&mut carry, &mut chunk)?, None);
+    /// # Ok::<(), ssekit_codec::DecodeError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As for [`decode`](EventDecoder::decode).
+    pub fn decode_item_chunk(
+        &mut self,
+        carry: &mut BytesMut,
+        chunk: &mut Bytes,
+    ) -> Result<Option<Item>, DecodeError> {
+        let found = self.run_chunk(carry, chunk, Want::Items)?;
+        Ok(self.item(found))
+    }
+
+    /// The loop of [`decode_chunk`](EventDecoder::decode_chunk).
+    fn run_chunk(
+        &mut self,
+        carry: &mut BytesMut,
+        chunk: &mut Bytes,
+        want: Want,
+    ) -> Result<Found, DecodeError> {
         // The carried line grew without a line end: the field layer must
         // still check it against the limits.
         let mut grew = false;
@@ -374,16 +417,18 @@ impl EventDecoder {
             // yet searched.
             if grew || self.ready_at < self.ready.len() || self.tail_scanned < carry.len() {
                 grew = false;
-                if let Some(event) = self.decode(carry)? {
-                    return Ok(Some(event));
+                match self.run(carry, want)? {
+                    Found::NeedMore => {}
+                    found => return Ok(found),
                 }
             }
             if chunk.is_empty() {
-                return Ok(None);
+                return Ok(Found::NeedMore);
             }
             if carry.is_empty() {
-                if let Some(event) = self.decode_bytes(chunk)? {
-                    return Ok(Some(event));
+                match self.run(chunk, want)? {
+                    Found::NeedMore => {}
+                    found => return Ok(found),
                 }
                 // What is left of the chunk is the start of a line, already
                 // searched; it moves to the front of the input unchanged.
@@ -470,16 +515,69 @@ impl EventDecoder {
     /// assert!(buf.is_empty());
     /// assert_eq!(decoder.last_event_id(), "1");
     /// ```
+    ///
+    /// Call [`decode`](EventDecoder::decode) until it returns `Ok(None)`
+    /// first: complete lines the decoder took and did not interpret yet
+    /// (events not yet returned) are dropped too, and then reported as
+    /// [`EndOfStream::Truncated`], never as `Clean`.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use ssekit_codec::{EndOfStream, EventDecoder};
+    ///
+    /// let mut decoder = EventDecoder::new();
+    /// let mut buf = BytesMut::from(&b"data: a\n\ndata: b\n\n"[..]);
+    /// assert_eq!(decoder.decode(&mut buf).unwrap().unwrap().data(), "a");
+    /// // `b` was taken from `buf` but not returned: finishing now loses it.
+    /// assert_eq!(decoder.finish(&mut buf), EndOfStream::Truncated);
+    /// ```
     pub fn finish(&mut self, src: &mut BytesMut) -> EndOfStream {
+        let untaken = self.ready_at < self.ready.len() || !self.pieces.is_empty();
         let end = self.fields.finish(src);
         src.clear();
+        self.reset_buffers();
+        if untaken {
+            EndOfStream::Truncated
+        } else {
+            end
+        }
+    }
+
+    /// Readies the decoder for a new stream, such as a reconnection, as
+    /// [`finish`](EventDecoder::finish) does but without a verdict: drops
+    /// every byte and line it holds and the event in progress, and keeps the
+    /// limits, the last event ID and the reconnection time (what a
+    /// reconnecting client needs). Drop or clear your own input buffer too.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use ssekit_codec::EventDecoder;
+    ///
+    /// let mut decoder = EventDecoder::new();
+    /// let mut buf = BytesMut::from(&b"retry: 900\nid: 1\ndata: a\n\nid: 2\ndata: cut"[..]);
+    /// assert_eq!(decoder.decode(&mut buf).unwrap().unwrap().data(), "a");
+    /// assert!(decoder.decode(&mut buf).unwrap().is_none());
+    ///
+    /// // The connection broke mid-event: start afresh on a new one.
+    /// decoder.reset();
+    /// assert_eq!((decoder.last_event_id().as_ref(), decoder.reconnection_time()), (&b"1"[..], Some(900)));
+    /// let mut buf = BytesMut::from(&b"data: b\n\n"[..]);
+    /// let event = decoder.decode(&mut buf).unwrap().unwrap();
+    /// assert_eq!((event.data(), event.id().as_ref()), ("b".into(), &b"1"[..]));
+    /// ```
+    pub fn reset(&mut self) {
+        let _ = self.fields.finish(&[]);
+        self.reset_buffers();
+    }
+
+    /// Drops the lines and pieces held, and the event in progress.
+    fn reset_buffers(&mut self) {
         self.ready = Bytes::new();
         self.ready_at = 0;
         self.tail_scanned = 0;
         self.pieces.clear();
         self.pieces_len = 0;
         self.drop_event();
-        end
     }
 
     /// The shared decoding loop over any [`Source`].

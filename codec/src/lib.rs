@@ -25,7 +25,9 @@
 //! - [`EventDecoder`] (feature `bytes`) is the event layer. It applies the
 //!   spec's event stream interpretation to those fields and hands out owned
 //!   [`Event`]s whose data, type and ID are [`bytes::Bytes`] slices of your
-//!   input, copying nothing.
+//!   input, copying nothing. [`ChunkDecoder`] wraps it for input that
+//!   arrives as [`bytes::Bytes`] chunks (an HTTP body), carrying split
+//!   lines itself.
 //!
 //! Both enforce the same [`Limits`], report a [`DecodeError`] naming the limit
 //! and the byte offset, and recover at the next event boundary.
@@ -96,6 +98,8 @@ mod limits;
 #[cfg(feature = "bytes")]
 mod assemble;
 #[cfg(feature = "bytes")]
+mod chunked;
+#[cfg(feature = "bytes")]
 mod event;
 
 pub use decoder::{Decoded, Decoder, EndOfStream, Step};
@@ -109,5 +113,7 @@ pub use limits::Limits;
 
 #[cfg(feature = "bytes")]
 pub use assemble::{EventDecoder, Item};
+#[cfg(feature = "bytes")]
+pub use chunked::ChunkDecoder;
 #[cfg(feature = "bytes")]
 pub use event::{Event, DEFAULT_EVENT_TYPE};
