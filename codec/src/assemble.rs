@@ -26,12 +26,18 @@ pub enum Item {
 
 /// A buffer the event layer can take bytes from without copying.
 pub(crate) trait Source {
+    /// Whether slices taken from this source keep its storage from being
+    /// reused: a `BytesMut` that the caller appends to must allocate anew
+    /// whenever it grows while a slice of it is alive. The lines of an event
+    /// in progress are then copied out (see `EventDecoder::copied`).
+    const PINS: bool;
     fn bytes(&self) -> &[u8];
     /// Removes the first `n` bytes and returns them.
     fn take(&mut self, n: usize) -> Bytes;
 }
 
 impl Source for BytesMut {
+    const PINS: bool = true;
     fn bytes(&self) -> &[u8] {
         self
     }
@@ -41,6 +47,7 @@ impl Source for BytesMut {
 }
 
 impl Source for Bytes {
+    const PINS: bool = false;
     fn bytes(&self) -> &[u8] {
         self
     }
@@ -56,6 +63,10 @@ const SMALL_CHUNK: usize = 256;
 /// The least room [`EventDecoder::decode_chunk`] makes when its carry buffer
 /// must grow.
 const CARRY_ROOM: usize = 4096;
+
+/// The least room the buffer of kept IDs and types makes when it must grow:
+/// one allocation per 1 KiB of them.
+const KEPT_ROOM: usize = 1024;
 
 /// What the decoding loop stopped at. The event itself is built by the
 /// caller, straight into its return value.
@@ -143,6 +154,22 @@ pub struct EventDecoder {
     /// The data buffer: one slice per `data` line. Its storage is reused
     /// from event to event.
     data: Vec<Bytes>,
+    /// The data buffer of an event whose lines come from a buffer that
+    /// slices would pin (a `BytesMut` the caller appends to): from its
+    /// second data line on, the lines are copied here, end to end, and
+    /// `copied_lines` holds their ranges, so that the caller's buffer can
+    /// grow in place while the event is in progress. At the blank line the
+    /// copy is frozen and sliced. `data` is empty while this is in use.
+    copied: BytesMut,
+    copied_lines: Vec<(usize, usize)>,
+    /// Where the last event ID, and the type and ID of an event in
+    /// progress, are copied when they come from a buffer that slices would
+    /// pin: small values end to end, split off as `Bytes`, so that one
+    /// allocation serves many of them.
+    kept: BytesMut,
+    /// `last_event_id` is a slice of a buffer that it would pin, not yet
+    /// copied to `kept`.
+    last_id_pinned: bool,
     event_type: Option<Bytes>,
     retry: Option<u64>,
     id_buffer: Bytes,
@@ -192,6 +219,10 @@ impl EventDecoder {
             ready_at: 0,
             tail_scanned: 0,
             data: Vec::new(),
+            copied: BytesMut::new(),
+            copied_lines: Vec::new(),
+            kept: BytesMut::new(),
+            last_id_pinned: false,
             event_type: None,
             retry: None,
             id_buffer: Bytes::new(),
@@ -234,6 +265,7 @@ impl EventDecoder {
         self.id_buffer = Bytes::new();
         self.id_changed = false;
         self.last_event_id = id;
+        self.last_id_pinned = false;
     }
 
     /// The reconnection time in milliseconds from the latest valid `retry`
@@ -585,6 +617,11 @@ impl EventDecoder {
     fn run<S: Source>(&mut self, src: &mut S, want: Want) -> Result<Found, DecodeError> {
         loop {
             if self.ready_at == self.ready.len() && !self.refill(src)? {
+                if S::PINS {
+                    // The caller appends next: the event in progress must
+                    // not pin its buffer meanwhile.
+                    self.unpin_event();
+                }
                 return Ok(Found::NeedMore);
             }
             let step = self.fields.decode_lines(&self.ready[self.ready_at..]);
@@ -607,8 +644,16 @@ impl EventDecoder {
             };
             match field {
                 Field::Data(v) => {
-                    let line = self.ready.slice(range(v));
-                    self.data.push(line);
+                    let line = range(v);
+                    if !self.copied_lines.is_empty() {
+                        let at = self.copied.len();
+                        self.copied.extend_from_slice(&self.ready[line]);
+                        self.copied_lines.push((at, self.copied.len()));
+                    } else if S::PINS && !self.data.is_empty() {
+                        self.start_copying(line, true);
+                    } else {
+                        self.data.push(self.ready.slice(line));
+                    }
                 }
                 Field::Event(v) => self.event_type = Some(self.ready.slice(range(v))),
                 Field::Id(v) => {
@@ -629,7 +674,7 @@ impl EventDecoder {
                 }
                 Field::Ignored { .. } => {}
                 Field::Dispatch => {
-                    if self.dispatch() {
+                    if self.dispatch(S::PINS) {
                         return Ok(Found::Event);
                     }
                 }
@@ -676,12 +721,15 @@ impl EventDecoder {
     ///
     /// [`take_event`]: EventDecoder::take_event
     #[inline]
-    fn dispatch(&mut self) -> bool {
+    fn dispatch(&mut self, pins: bool) -> bool {
         if self.id_changed {
             self.last_event_id = core::mem::take(&mut self.id_buffer);
+            // The last event ID lives on, unlike the event: it is copied out
+            // of the caller's buffer before the caller appends to it.
+            self.last_id_pinned = pins;
             self.id_changed = false;
         }
-        if self.data.is_empty() {
+        if self.data.is_empty() && self.copied_lines.is_empty() {
             self.event_type = None;
             self.retry = None;
             return false;
@@ -719,7 +767,78 @@ impl EventDecoder {
                 return DataLines::from_buf([line]);
             }
         }
+        if !self.copied_lines.is_empty() {
+            return self.take_copied();
+        }
         self.data.drain(..).collect()
+    }
+
+    /// Copies the event's data lines so far into `copied`, then, if `more`,
+    /// `line` of `ready`, releasing the slices that pinned the caller's
+    /// buffer. The event's later data lines are copied too.
+    #[cold]
+    fn start_copying(&mut self, line: core::ops::Range<usize>, more: bool) {
+        debug_assert!(self.copied.is_empty() && self.copied_lines.is_empty());
+        let len = self.data.iter().map(Bytes::len).sum::<usize>() + line.len();
+        // Room for as much again: most events go on.
+        self.copied.reserve(2 * len);
+        for held in self.data.drain(..) {
+            let at = self.copied.len();
+            self.copied.extend_from_slice(&held);
+            self.copied_lines.push((at, self.copied.len()));
+        }
+        if more {
+            let at = self.copied.len();
+            self.copied.extend_from_slice(&self.ready[line]);
+            self.copied_lines.push((at, self.copied.len()));
+        }
+    }
+
+    /// Copies what the event in progress holds of the input (its data lines,
+    /// type and ID) out of it, before the caller appends to its buffer.
+    fn unpin_event(&mut self) {
+        if !self.data.is_empty() {
+            self.start_copying(0..0, false);
+        }
+        if let Some(event_type) = self.event_type.take() {
+            self.event_type = Some(self.keep(&event_type));
+        }
+        if self.id_changed {
+            let id = core::mem::take(&mut self.id_buffer);
+            self.id_buffer = self.keep(&id);
+        }
+        if self.last_id_pinned {
+            let id = core::mem::take(&mut self.last_event_id);
+            self.last_event_id = self.keep(&id);
+            self.last_id_pinned = false;
+        }
+    }
+
+    /// A copy of `value` in `kept`. Values already there (an unpinned value
+    /// unpinned again) and empty ones are not copied.
+    fn keep(&mut self, value: &Bytes) -> Bytes {
+        if value.is_empty() {
+            return Bytes::new();
+        }
+        if self.kept.capacity() - self.kept.len() < value.len() {
+            self.kept.reserve(value.len().max(KEPT_ROOM));
+        }
+        self.kept.extend_from_slice(value);
+        self.kept.split().freeze()
+    }
+
+    /// The copied data lines, as slices of one frozen buffer. `copied`
+    /// keeps its spare room for the next event, and can reuse all of its
+    /// storage once the event's slices are dropped.
+    #[cold]
+    fn take_copied(&mut self) -> DataLines {
+        let all = self.copied.split().freeze();
+        let lines = self
+            .copied_lines
+            .drain(..)
+            .map(|(from, to)| all.slice(from..to))
+            .collect();
+        lines
     }
 
     /// Turns what the loop found into an [`Item`].
@@ -735,6 +854,8 @@ impl EventDecoder {
     /// Forgets the event in progress, including any `id` it set.
     fn drop_event(&mut self) {
         self.data.clear();
+        self.copied.clear();
+        self.copied_lines.clear();
         self.event_type = None;
         self.retry = None;
         if self.id_changed {
