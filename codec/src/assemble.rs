@@ -28,9 +28,13 @@ pub enum Item {
 pub(crate) trait Source {
     /// Whether slices taken from this source keep its storage from being
     /// reused: a `BytesMut` that the caller appends to must allocate anew
-    /// whenever it grows while a slice of it is alive. The lines of an event
-    /// in progress are then copied out (see `EventDecoder::copied`).
+    /// whenever it grows while a slice of it is alive. When a call runs out
+    /// of input, the lines of an event in progress are then copied out (see
+    /// `EventDecoder::copied`).
     const PINS: bool;
+    /// Whether the last event ID and the type and ID of an event in
+    /// progress are copied out too (see `EventDecoder::kept`).
+    const PINS_SMALL: bool;
     fn bytes(&self) -> &[u8];
     /// Removes the first `n` bytes and returns them.
     fn take(&mut self, n: usize) -> Bytes;
@@ -38,6 +42,7 @@ pub(crate) trait Source {
 
 impl Source for BytesMut {
     const PINS: bool = true;
+    const PINS_SMALL: bool = true;
     fn bytes(&self) -> &[u8] {
         self
     }
@@ -48,12 +53,41 @@ impl Source for BytesMut {
 
 impl Source for Bytes {
     const PINS: bool = false;
+    const PINS_SMALL: bool = false;
     fn bytes(&self) -> &[u8] {
         self
     }
     fn take(&mut self, n: usize) -> Bytes {
         self.split_to(n)
     }
+}
+
+/// The carry of [`EventDecoder::decode_chunk`]: a `BytesMut` whose data
+/// lines are copied out as the caller's would be, but which grows by at
+/// least [`CARRY_ROOM`] at a time, so that the few bytes of a type or an ID
+/// are not worth copying.
+struct Carry<'a>(&'a mut BytesMut);
+
+impl Source for Carry<'_> {
+    const PINS: bool = true;
+    const PINS_SMALL: bool = false;
+    fn bytes(&self) -> &[u8] {
+        self.0
+    }
+    fn take(&mut self, n: usize) -> Bytes {
+        self.0.split_to(n).freeze()
+    }
+}
+
+/// A data line of an event whose lines are being copied (see
+/// `EventDecoder::copied`).
+#[derive(Debug, Clone)]
+enum CopiedLine {
+    /// Copied: its range in `copied`.
+    Copied(usize, usize),
+    /// From a source that slices do not pin (a `Bytes` chunk): kept as a
+    /// slice, not copied.
+    Shared(Bytes),
 }
 
 /// A chunk of at most this many bytes that follows a carried incomplete line
@@ -155,13 +189,14 @@ pub struct EventDecoder {
     /// from event to event.
     data: Vec<Bytes>,
     /// The data buffer of an event whose lines come from a buffer that
-    /// slices would pin (a `BytesMut` the caller appends to): from its
-    /// second data line on, the lines are copied here, end to end, and
-    /// `copied_lines` holds their ranges, so that the caller's buffer can
-    /// grow in place while the event is in progress. At the blank line the
-    /// copy is frozen and sliced. `data` is empty while this is in use.
+    /// slices would pin (a `BytesMut` the caller appends to), once a call
+    /// ran out of input in the middle of it: its lines are copied here, end
+    /// to end, and `copied_lines` holds their ranges, so that the caller's
+    /// buffer can grow in place while the event is in progress. At the
+    /// blank line the copy is frozen and sliced. `data` is empty while this
+    /// is in use. An event that lies whole in the input is never copied.
     copied: BytesMut,
-    copied_lines: Vec<(usize, usize)>,
+    copied_lines: Vec<CopiedLine>,
     /// Where the last event ID, and the type and ID of an event in
     /// progress, are copied when they come from a buffer that slices would
     /// pin: small values end to end, split off as `Bytes`, so that one
@@ -449,7 +484,7 @@ impl EventDecoder {
             // yet searched.
             if grew || self.ready_at < self.ready.len() || self.tail_scanned < carry.len() {
                 grew = false;
-                match self.run(carry, want)? {
+                match self.run(&mut Carry(carry), want)? {
                     Found::NeedMore => {}
                     found => return Ok(found),
                 }
@@ -620,7 +655,7 @@ impl EventDecoder {
                 if S::PINS {
                     // The caller appends next: the event in progress must
                     // not pin its buffer meanwhile.
-                    self.unpin_event();
+                    self.unpin_event(S::PINS_SMALL);
                 }
                 return Ok(Found::NeedMore);
             }
@@ -645,14 +680,16 @@ impl EventDecoder {
             match field {
                 Field::Data(v) => {
                     let line = range(v);
-                    if !self.copied_lines.is_empty() {
+                    if self.copied_lines.is_empty() {
+                        self.data.push(self.ready.slice(line));
+                    } else if S::PINS {
                         let at = self.copied.len();
                         self.copied.extend_from_slice(&self.ready[line]);
-                        self.copied_lines.push((at, self.copied.len()));
-                    } else if S::PINS && !self.data.is_empty() {
-                        self.start_copying(line, true);
+                        self.copied_lines
+                            .push(CopiedLine::Copied(at, self.copied.len()));
                     } else {
-                        self.data.push(self.ready.slice(line));
+                        let line = self.ready.slice(line);
+                        self.copied_lines.push(CopiedLine::Shared(line));
                     }
                 }
                 Field::Event(v) => self.event_type = Some(self.ready.slice(range(v))),
@@ -674,7 +711,7 @@ impl EventDecoder {
                 }
                 Field::Ignored { .. } => {}
                 Field::Dispatch => {
-                    if self.dispatch(S::PINS) {
+                    if self.dispatch(S::PINS_SMALL) {
                         return Ok(Found::Event);
                     }
                 }
@@ -773,32 +810,31 @@ impl EventDecoder {
         self.data.drain(..).collect()
     }
 
-    /// Copies the event's data lines so far into `copied`, then, if `more`,
-    /// `line` of `ready`, releasing the slices that pinned the caller's
-    /// buffer. The event's later data lines are copied too.
+    /// Copies the event's data lines so far into `copied`, releasing the
+    /// slices that pinned the caller's buffer. The event's later data lines
+    /// are copied too.
     #[cold]
-    fn start_copying(&mut self, line: core::ops::Range<usize>, more: bool) {
+    fn start_copying(&mut self) {
         debug_assert!(self.copied.is_empty() && self.copied_lines.is_empty());
-        let len = self.data.iter().map(Bytes::len).sum::<usize>() + line.len();
-        // Room for as much again: most events go on.
+        let len = self.data.iter().map(Bytes::len).sum::<usize>();
+        // Room for as much again: an event cut by a chunk boundary goes on.
         self.copied.reserve(2 * len);
         for held in self.data.drain(..) {
             let at = self.copied.len();
             self.copied.extend_from_slice(&held);
-            self.copied_lines.push((at, self.copied.len()));
-        }
-        if more {
-            let at = self.copied.len();
-            self.copied.extend_from_slice(&self.ready[line]);
-            self.copied_lines.push((at, self.copied.len()));
+            self.copied_lines
+                .push(CopiedLine::Copied(at, self.copied.len()));
         }
     }
 
     /// Copies what the event in progress holds of the input (its data lines,
     /// type and ID) out of it, before the caller appends to its buffer.
-    fn unpin_event(&mut self) {
+    fn unpin_event(&mut self, small: bool) {
         if !self.data.is_empty() {
-            self.start_copying(0..0, false);
+            self.start_copying();
+        }
+        if !small {
+            return;
         }
         if let Some(event_type) = self.event_type.take() {
             self.event_type = Some(self.keep(&event_type));
@@ -836,7 +872,10 @@ impl EventDecoder {
         let lines = self
             .copied_lines
             .drain(..)
-            .map(|(from, to)| all.slice(from..to))
+            .map(|line| match line {
+                CopiedLine::Copied(from, to) => all.slice(from..to),
+                CopiedLine::Shared(line) => line,
+            })
             .collect();
         lines
     }
