@@ -70,6 +70,14 @@
 //!   ([`EventRef::encoded_len`], [`Event::encoded_len`]), and a buffer too
 //!   small gets [`EncodeError::BufferTooSmall`] with the size required.
 //!
+//! # Reconnecting
+//!
+//! [`Reconnect`] is the client's reconnect policy, with time and randomness
+//! passed in: the server's reconnection time, backoff with jitter and a
+//! cap, limits on attempts and outage time that really count, HTTP status
+//! and `Content-Type` handling ([`ReconnectConfig::classify`]) and an idle
+//! timeout.
+//!
 //! # Crate features
 //!
 //! - `alloc`: allocation-backed helpers.
@@ -94,6 +102,7 @@ mod error;
 mod field;
 mod keepalive;
 mod limits;
+mod reconnect;
 
 #[cfg(feature = "bytes")]
 mod assemble;
@@ -110,6 +119,9 @@ pub use error::{DecodeError, Limit};
 pub use field::{parse_retry, Field};
 pub use keepalive::{Heartbeat, KeepAlive};
 pub use limits::Limits;
+pub use reconnect::{
+    GiveUp, Jitter, NextAttempt, Reconnect, ReconnectConfig, ResponseClass, ResponseError, Verdict,
+};
 
 #[cfg(feature = "bytes")]
 pub use assemble::{EventDecoder, Item};
