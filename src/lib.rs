@@ -52,6 +52,9 @@
 //! - `axum` (implies `http`): the body as an axum response and
 //!   `Last-Event-ID` as an extractor.
 //!
+//! - `client`: `adapters::client`, the reconnecting client over hyper 1.x;
+//!   `client-rustls` adds `https://` through rustls.
+//!
 //! For a `no_std` target, depend on `ssekit-codec` with
 //! `default-features = false` directly.
 

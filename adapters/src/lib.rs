@@ -64,8 +64,13 @@
 //!   headers, the `Last-Event-ID` request header and a connection limit.
 //! - `tokio` (implies `http`): heartbeats on a tokio timer, channel mode
 //!   (`http::channel`) and shutdown on a `CancellationToken`.
-//! - `axum` (implies `http`): the body as an axum response and
+//! - `axum` (implies `tokio`): the body as an axum response and
 //!   `Last-Event-ID` as an extractor, through `axum-core` alone.
+//! - `client`: the `client` module, the reconnecting client: an
+//!   `EventSource` stream of events over hyper 1.x that reconnects with
+//!   `Last-Event-ID`, driven by the codec's `Reconnect` policy.
+//! - `client-rustls` (implies `client`): `https://` URLs through
+//!   hyper-rustls (rustls with the `ring` provider).
 //!
 //! Without features, the crate only re-exports the codec as [`codec`].
 #![doc(test(attr(deny(warnings))))]
@@ -74,6 +79,8 @@
 
 pub use ssekit_codec as codec;
 
+#[cfg(feature = "client")]
+pub mod client;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "stream")]
