@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use bytes::BytesMut;
-use ssekit_codec::{EventDecoder, Item, Limits};
+use ssekit_codec::{EndOfStream, EventDecoder, Item, Limits};
 
 /// How much is read from the input at a time.
 const READ_SIZE: usize = 64 * 1024;
@@ -26,6 +26,22 @@ enum Failure {
     Read(io::Error),
     /// Writing the output failed.
     Write(io::Error),
+}
+
+/// What `ssekit decode` prints on standard error when the input ended
+/// inside an event or a line: the spec drops that event, and so does
+/// `decode`, but it says so. The exit status stays 0 (as far as the stream
+/// format goes, such an input is valid: it is what a client sees when a
+/// connection breaks mid-event).
+const TRUNCATED: &str = "ssekit decode: the input ended in the middle of an event, \
+which was dropped (no blank line after it)";
+
+/// How decoding went, when it got to the end of the input.
+struct Outcome {
+    /// How many limit errors were reported.
+    limit_errors: usize,
+    /// Whether the input ended inside an event or a line.
+    truncated: bool,
 }
 
 /// Runs `ssekit decode [FILE]`.
@@ -49,8 +65,16 @@ pub(crate) fn run(options: &Options) -> ExitCode {
     }
     let mut out = BufWriter::new(io::stdout().lock());
     match decode(input, &mut out, limits, options.comments) {
-        Ok(0) => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::from(2),
+        Ok(outcome) => {
+            if outcome.truncated {
+                eprintln!("{TRUNCATED}");
+            }
+            if outcome.limit_errors == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            }
+        }
         Err(Failure::Write(err)) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(1),
         Err(Failure::Write(err)) => {
             eprintln!("ssekit decode: cannot write output: {err}");
@@ -66,13 +90,13 @@ pub(crate) fn run(options: &Options) -> ExitCode {
 
 /// Decodes `input` to JSON lines on `out`, flushing after every read so that
 /// each event appears as soon as its blank line arrives. Returns how many
-/// limit errors were reported.
+/// limit errors were reported and whether the input was cut off.
 fn decode(
     mut input: impl Read,
     out: &mut impl Write,
     limits: Limits,
     comments: bool,
-) -> Result<usize, Failure> {
+) -> Result<Outcome, Failure> {
     let mut decoder = EventDecoder::with_limits(limits);
     let mut buf = BytesMut::new();
     let mut chunk = vec![0; READ_SIZE];
@@ -84,9 +108,12 @@ fn decode(
             Err(err) => return Err(Failure::Read(err)),
         };
         if n == 0 {
-            decoder.finish(&mut buf);
+            let end = decoder.finish(&mut buf);
             out.flush().map_err(Failure::Write)?;
-            return Ok(limit_errors);
+            return Ok(Outcome {
+                limit_errors,
+                truncated: end == EndOfStream::Truncated,
+            });
         }
         buf.extend_from_slice(&chunk[..n]);
         loop {
@@ -134,13 +161,35 @@ fn write_json_str(out: &mut impl Write, s: &str) -> io::Result<()> {
 mod tests {
     use super::*;
 
-    fn run_on(input: &[u8], limits: Limits, comments: bool) -> (String, usize) {
+    fn run_full(input: &[u8], limits: Limits, comments: bool) -> (String, Outcome) {
         let mut out = Vec::new();
-        let errors = match decode(input, &mut out, limits, comments) {
-            Ok(n) => n,
+        let outcome = match decode(input, &mut out, limits, comments) {
+            Ok(outcome) => outcome,
             Err(_) => panic!("in-memory decode failed"),
         };
-        (String::from_utf8(out).unwrap(), errors)
+        (String::from_utf8(out).unwrap(), outcome)
+    }
+
+    fn run_on(input: &[u8], limits: Limits, comments: bool) -> (String, usize) {
+        let (out, outcome) = run_full(input, limits, comments);
+        (out, outcome.limit_errors)
+    }
+
+    #[test]
+    fn truncation_is_reported_and_the_event_dropped() {
+        for input in [
+            &b"data: x\n"[..],
+            b"data: a\n\ndata: b",
+            b"id: 1\nevent: e\n",
+        ] {
+            let (out, outcome) = run_full(input, Limits::default(), false);
+            assert!(outcome.truncated, "{input:?}");
+            assert!(!out.contains("\"x\"") && !out.contains("\"b\""), "{out}");
+        }
+        for input in [&b""[..], b"data: a\n\n", b": ping\n", b"data: a\r\n\r\n"] {
+            let (_, outcome) = run_full(input, Limits::default(), false);
+            assert!(!outcome.truncated, "{input:?}");
+        }
     }
 
     #[test]

@@ -104,19 +104,33 @@ fn encode(mut input: impl BufRead, out: &mut impl Write) -> Result<(), Failure> 
     }
 }
 
-/// The keys of one input line.
+/// The keys of one input line (also read by `ssekit serve`).
 #[derive(Debug, Default)]
-struct Parts {
-    event_type: Option<String>,
-    data: Option<String>,
-    id: Option<String>,
-    retry: Option<u64>,
-    comment: Option<String>,
+pub(crate) struct Parts {
+    pub(crate) event_type: Option<String>,
+    pub(crate) data: Option<String>,
+    pub(crate) id: Option<String>,
+    pub(crate) retry: Option<u64>,
+    pub(crate) comment: Option<String>,
+}
+
+impl Parts {
+    /// Whether the line is an event (it has `type`, `data` or `id`), not
+    /// only a comment or a retry time.
+    pub(crate) fn is_event(&self) -> bool {
+        self.event_type.is_some() || self.data.is_some() || self.id.is_some()
+    }
 }
 
 /// Appends the frame for one JSON line to `frame`, or says what is wrong.
 fn encode_line(line: &[u8], frame: &mut Vec<u8>) -> Result<(), String> {
     let parts = parse(line)?;
+    frame_of(&parts).encode_to_vec(frame).map_err(describe)
+}
+
+/// The frame one line's keys stand for, in the order described above; not
+/// yet checked (encoding it checks it: see [`describe`]).
+pub(crate) fn frame_of(parts: &Parts) -> EventRef<'_> {
     let mut event = EventRef::new();
     if let Some(comment) = &parts.comment {
         event = event.comment(comment);
@@ -132,14 +146,14 @@ fn encode_line(line: &[u8], frame: &mut Vec<u8>) -> Result<(), String> {
     if let Some(ms) = parts.retry {
         event = event.retry(ms);
     }
-    if parts.event_type.is_some() || parts.data.is_some() || parts.id.is_some() {
+    if parts.is_event() {
         event = event.data(parts.data.as_deref().unwrap_or(""));
     }
-    event.encode_to_vec(frame).map_err(describe)
+    event
 }
 
-/// Reads the keys of one JSON line.
-fn parse(line: &[u8]) -> Result<Parts, String> {
+/// Reads the keys of one JSON line, or says what is wrong with it.
+pub(crate) fn parse(line: &[u8]) -> Result<Parts, String> {
     let value: Value =
         serde_json::from_slice(line).map_err(|err| format!("invalid JSON: {err}"))?;
     let Value::Object(object) = value else {
@@ -195,7 +209,7 @@ fn kind(value: &Value) -> String {
 }
 
 /// An encoding error, naming the JSON key rather than the SSE field.
-fn describe(err: EncodeError) -> String {
+pub(crate) fn describe(err: EncodeError) -> String {
     match err {
         EncodeError::InvalidValue { field, .. } => {
             let key = match field {

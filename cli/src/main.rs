@@ -1,5 +1,6 @@
-//! The `ssekit` command: decode and encode Server-Sent Events streams.
+//! The `ssekit` command: decode, encode and serve Server-Sent Events streams.
 
+use core::time::Duration;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -7,8 +8,9 @@ use clap::{Parser, Subcommand};
 
 mod decode;
 mod encode;
+mod serve;
 
-/// Decode and encode Server-Sent Events (text/event-stream) streams.
+/// Decode, encode and serve Server-Sent Events (text/event-stream) streams.
 #[derive(Debug, Parser)]
 #[command(name = "ssekit", version, about)]
 struct Cli {
@@ -22,9 +24,11 @@ enum Command {
     ///
     /// Prints {"type":T,"data":D,"id":I} for each dispatched event (I is the
     /// last event ID in force), {"retry":N} for each valid retry field and,
-    /// with --comments, {"comment":C} for each comment line. Exits 2 if a
-    /// limit was exceeded (decoding goes on with the next event), 1 on an
-    /// I/O error.
+    /// with --comments, {"comment":C} for each comment line. An event the
+    /// input ends in (no blank line after it) is dropped, as the spec says,
+    /// and a message on standard error says so. Exits 2 if a limit was
+    /// exceeded (decoding goes on with the next event), 1 on an I/O error,
+    /// 0 otherwise (a cut-off end included).
     Decode {
         /// The stream to read; standard input when absent.
         file: Option<PathBuf>,
@@ -51,6 +55,40 @@ enum Command {
         /// The JSON lines to read; standard input when absent.
         file: Option<PathBuf>,
     },
+    /// Serve JSON lines from standard input as an event stream over HTTP.
+    ///
+    /// Reads the lines of `ssekit encode`, encodes each once and sends it
+    /// to every client (any GET path). Events without an id get the next
+    /// number, from 1. The last --replay frames are retained: a new client
+    /// gets them all first; one with Last-Event-ID gets those after that
+    /// id (all of them if the id is unknown or too old, with a notice).
+    /// A client more than 256 frames behind is disconnected, to resume
+    /// with Last-Event-ID. When the input ends, it serves on until Ctrl-C
+    /// (or, with --exit-on-eof, ends every stream and exits). Ctrl-C ends
+    /// every stream with a retry hint and exits 0. An invalid line stops
+    /// it with exit status 2, after the frames before it; 1 on an I/O
+    /// error or if it cannot listen.
+    Serve {
+        /// The address to listen on; port 0 picks a free one (printed on
+        /// standard error as "listening on http://ADDR/").
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
+        addr: String,
+        /// The silence after which a heartbeat comment is sent: 15s, 500ms,
+        /// 2m; 0 turns heartbeats off.
+        #[arg(long, default_value = "15s", value_name = "INTERVAL", value_parser = serve::parse_interval)]
+        heartbeat: Duration,
+        /// How many frames to retain for clients that connect or resume
+        /// later.
+        #[arg(long, default_value_t = 1000, value_name = "N")]
+        replay: usize,
+        /// The most streams open at once; past it, 503 with Retry-After.
+        #[arg(long, value_name = "N")]
+        max_connections: Option<usize>,
+        /// When the input ends, end every stream (after its queued frames)
+        /// and exit 0.
+        #[arg(long)]
+        exit_on_eof: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -67,5 +105,18 @@ fn main() -> ExitCode {
             max_event,
         }),
         Command::Encode { file } => encode::run(file.as_deref()),
+        Command::Serve {
+            addr,
+            heartbeat,
+            replay,
+            max_connections,
+            exit_on_eof,
+        } => serve::run(serve::Options {
+            addr,
+            heartbeat,
+            replay,
+            max_connections,
+            exit_on_eof,
+        }),
     }
 }
