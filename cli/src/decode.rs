@@ -132,7 +132,7 @@ fn decode(
 }
 
 /// Writes one item as a JSON line.
-fn write_item(out: &mut impl Write, item: &Item, comments: bool) -> io::Result<()> {
+pub(crate) fn write_item(out: &mut impl Write, item: &Item, comments: bool) -> io::Result<()> {
     match item {
         Item::Event(event) => {
             out.write_all(b"{\"type\":")?;

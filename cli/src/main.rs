@@ -1,4 +1,5 @@
-//! The `ssekit` command: decode, encode and serve Server-Sent Events streams.
+//! The `ssekit` command: decode, encode, serve and tail Server-Sent Events
+//! streams, and a demo of them all.
 
 use core::time::Duration;
 use std::path::PathBuf;
@@ -7,10 +8,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod decode;
+mod demo;
 mod encode;
 mod serve;
+mod tail;
 
-/// Decode, encode and serve Server-Sent Events (text/event-stream) streams.
+/// Decode, encode, serve and tail Server-Sent Events (text/event-stream)
+/// streams; `ssekit demo` shows them at work.
 #[derive(Debug, Parser)]
 #[command(name = "ssekit", version, about)]
 struct Cli {
@@ -89,6 +93,63 @@ enum Command {
         #[arg(long)]
         exit_on_eof: bool,
     },
+    /// Connect to an event stream and print its events as they arrive.
+    ///
+    /// Reconnects as a browser's EventSource does, sending the request again
+    /// with Last-Event-ID after the server's retry time, with backoff.
+    /// Prints `[id] type: data` per event (data lines after the first
+    /// indented) or, with --json, the JSON lines of `ssekit decode`.
+    /// Notices (connected, reconnecting and why, gave up) go to standard
+    /// error. Exits 0 when the server answers 204 No Content or at Ctrl-C;
+    /// 1 when the stream fails for good (connection refused after
+    /// --max-retries, a status such as 404, not an event stream), with a
+    /// message saying why; 2 on invalid arguments. http:// and https://.
+    Tail {
+        /// The event stream's URL.
+        url: String,
+        /// A request header, 'Name: value'; repeat for more.
+        #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+        headers: Vec<String>,
+        /// The request method; GET, or POST with --data.
+        #[arg(short = 'X', long = "request", value_name = "METHOD")]
+        method: Option<String>,
+        /// The request body, sent on every attempt; @FILE reads a file, @-
+        /// standard input. Set its Content-Type with -H.
+        #[arg(short = 'd', long = "data", value_name = "BODY")]
+        data: Option<String>,
+        /// The Last-Event-ID of the first request, to resume after it.
+        #[arg(long, value_name = "ID")]
+        last_event_id: Option<String>,
+        /// Print JSON lines, as `ssekit decode` does.
+        #[arg(long)]
+        json: bool,
+        /// Also print comment lines (heartbeats).
+        #[arg(long)]
+        comments: bool,
+        /// The most reconnection attempts in a row before giving up
+        /// (unlimited by default; 0 never reconnects).
+        #[arg(long, value_name = "N")]
+        max_retries: Option<u32>,
+    },
+    /// Stream an LLM-style answer through a dropped connection, in one
+    /// process.
+    ///
+    /// Runs the server of `ssekit serve` and the client of `ssekit tail` on
+    /// an ephemeral 127.0.0.1 port: the server sends the answer as
+    /// `event: delta` events with {"text":...} data and ids, cuts the
+    /// connection after about 40 % of them, and the client reconnects with
+    /// Last-Event-ID. The answer is printed token by token, then a summary:
+    /// events sent and received, reconnects, lost, duplicated, throughput.
+    /// Exits 1 if any event was lost, duplicated or out of order.
+    Demo {
+        /// How many token events to send, up to a million (the canned
+        /// answer repeats); one per token of it by default.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        events: Option<u32>,
+        /// The pause between two tokens, in milliseconds (up to 10000).
+        #[arg(long, default_value_t = 5, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=10_000))]
+        delay_ms: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -117,6 +178,29 @@ fn main() -> ExitCode {
             replay,
             max_connections,
             exit_on_eof,
+        }),
+        Command::Tail {
+            url,
+            headers,
+            method,
+            data,
+            last_event_id,
+            json,
+            comments,
+            max_retries,
+        } => tail::run(&tail::Options {
+            url,
+            headers,
+            method,
+            data,
+            last_event_id,
+            json,
+            comments,
+            max_retries,
+        }),
+        Command::Demo { events, delay_ms } => demo::run(&demo::Options {
+            events: events.map(|n| n as usize),
+            delay: Duration::from_millis(delay_ms),
         }),
     }
 }

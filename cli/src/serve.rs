@@ -68,11 +68,11 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulConnection, GracefulShutdown};
 use ssekit_adapters::http::{
     channel, ConnectionLimit, LastEventId, Receiver, SseBody, TrySendError,
 };
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
@@ -88,6 +88,7 @@ macro_rules! note {
         );
     }};
 }
+pub(crate) use note;
 
 /// How many frames each client's queue holds; a client that falls this far
 /// behind is disconnected.
@@ -191,7 +192,7 @@ struct Hub {
 }
 
 /// What every connection shares.
-struct State {
+pub(crate) struct State {
     hub: Mutex<Hub>,
     replay: usize,
     heartbeat: Duration,
@@ -200,6 +201,25 @@ struct State {
 }
 
 impl State {
+    /// A hub with no frames and no clients yet, retaining `replay` frames,
+    /// with a heartbeat after `heartbeat` of silence (zero for none) and
+    /// at most `max_connections` streams open at once.
+    pub(crate) fn new(replay: usize, heartbeat: Duration, max_connections: Option<usize>) -> State {
+        State {
+            hub: Mutex::new(Hub {
+                retained: VecDeque::new(),
+                clients: Vec::new(),
+                next_client: 1,
+                published: 0,
+                closed: false,
+            }),
+            replay,
+            heartbeat,
+            limit: max_connections.map(ConnectionLimit::new),
+            shutdown: CancellationToken::new(),
+        }
+    }
+
     fn hub(&self) -> MutexGuard<'_, Hub> {
         // A panic while holding the lock cannot leave the hub inconsistent
         // (every change is a single push or removal), so carry on.
@@ -208,7 +228,7 @@ impl State {
 
     /// Retains `frame` and queues it for every client, disconnecting those
     /// whose queue is full.
-    fn publish(&self, id: Option<Box<str>>, frame: Bytes) {
+    pub(crate) fn publish(&self, id: Option<Box<str>>, frame: Bytes) {
         let mut dropped = Vec::new();
         {
             let mut hub = self.hub();
@@ -282,7 +302,7 @@ impl State {
     }
 
     /// Ends every stream once its queued frames are written.
-    fn close(&self) {
+    pub(crate) fn close(&self) {
         let mut hub = self.hub();
         hub.closed = true;
         hub.clients.clear();
@@ -421,6 +441,19 @@ fn text(status: StatusCode, message: &str) -> Response<Body> {
     response
 }
 
+/// One accepted connection, served by [`handle`] until the client leaves
+/// (HTTP/1.1 or HTTP/2); spawn it, or watch it for a graceful shutdown.
+pub(crate) fn connection(
+    builder: &auto::Builder<TokioExecutor>,
+    socket: TcpStream,
+    state: Arc<State>,
+) -> impl GracefulConnection<Error = Box<dyn core::error::Error + Send + Sync>> + Send + 'static {
+    let service = service_fn(move |request| handle(request, Arc::clone(&state)));
+    builder
+        .serve_connection(TokioIo::new(socket), service)
+        .into_owned()
+}
+
 /// Why the server stopped.
 enum Stop {
     /// Ctrl-C.
@@ -463,19 +496,11 @@ async fn serve(options: Options) -> ExitCode {
         Err(_) => note!("ssekit serve: listening on http://{}/", options.addr),
     }
 
-    let state = Arc::new(State {
-        hub: Mutex::new(Hub {
-            retained: VecDeque::new(),
-            clients: Vec::new(),
-            next_client: 1,
-            published: 0,
-            closed: false,
-        }),
-        replay: options.replay,
-        heartbeat: options.heartbeat,
-        limit: options.max_connections.map(ConnectionLimit::new),
-        shutdown: CancellationToken::new(),
-    });
+    let state = Arc::new(State::new(
+        options.replay,
+        options.heartbeat,
+        options.max_connections,
+    ));
 
     // Standard input is read on a thread of its own, which the process
     // does not wait for at the end (a blocking read cannot be cancelled).
@@ -510,10 +535,7 @@ async fn serve(options: Options) -> ExitCode {
                         continue;
                     }
                 };
-                let state = Arc::clone(&state);
-                let service = service_fn(move |request| handle(request, Arc::clone(&state)));
-                let connection = builder.serve_connection(TokioIo::new(socket), service).into_owned();
-                let connection = graceful.watch(connection);
+                let connection = graceful.watch(connection(&builder, socket, Arc::clone(&state)));
                 tokio::spawn(async move {
                     // A client that leaves mid-stream is no error of ours.
                     let _ = connection.await;
@@ -601,19 +623,7 @@ mod tests {
     }
 
     fn state(replay: usize) -> State {
-        State {
-            hub: Mutex::new(Hub {
-                retained: VecDeque::new(),
-                clients: Vec::new(),
-                next_client: 1,
-                published: 0,
-                closed: false,
-            }),
-            replay,
-            heartbeat: Duration::ZERO,
-            limit: None,
-            shutdown: CancellationToken::new(),
-        }
+        State::new(replay, Duration::ZERO, None)
     }
 
     fn frames(replay: Replay) -> Vec<Bytes> {
