@@ -577,3 +577,106 @@ where
         self.events.is_terminated()
     }
 }
+
+/// Checks an HTTP response before its body is decoded, for programs that
+/// keep their own HTTP client (reqwest, hyper, isahc...): the same typed
+/// verdict as this crate's `client` module gives, from the codec's
+/// [`ReconnectConfig::classify`](ssekit_codec::ReconnectConfig::classify).
+///
+/// Pass the status, the `Content-Type` value as bytes (`None` if absent)
+/// and the `Retry-After` already turned into a delay (`None` if absent or
+/// unparsable), and the policy's settings (`&ReconnectConfig::DEFAULT` for
+/// the defaults, which retry 429, 502, 503 and 504):
+///
+/// - [`ResponseClass::Connected`](ssekit_codec::ResponseClass::Connected):
+///   200 with `text/event-stream`; decode the body with
+///   [`SseStreamExt::sse_events`] or [`SseStreamExt::sse_items`].
+/// - [`ResponseClass::Stop`](ssekit_codec::ResponseClass::Stop): 204, the
+///   server asks not to reconnect.
+/// - [`ResponseClass::Retry`](ssekit_codec::ResponseClass::Retry): a
+///   retryable status, with its `Retry-After`; hand it to
+///   [`Reconnect::on_response`](ssekit_codec::Reconnect::on_response) or
+///   wait and reconnect.
+/// - [`ResponseClass::Fail`](ssekit_codec::ResponseClass::Fail): not an
+///   event stream, with a [`ResponseError`](ssekit_codec::ResponseError)
+///   carrying the status and the content type.
+///
+/// # Why check
+///
+/// A body that is not an event stream has no lines starting with `data:`,
+/// so it decodes to no events at all: a `429 Too Many Requests` with a JSON
+/// body used to end the stream silently, as if the server had nothing to
+/// say. Checked first, it is an error with its status, before any decoding:
+///
+/// ```
+/// use bytes::Bytes;
+/// use futures::{stream, StreamExt};
+/// use ssekit_adapters::codec::{ReconnectConfig, ResponseClass};
+/// use ssekit_adapters::stream::{check_response, SseStreamExt};
+///
+/// # futures::executor::block_on(async {
+/// let body = || stream::iter([Ok::<_, ()>(Bytes::from_static(br#"{"error":"slow down"}"#))]);
+/// // Unchecked: nothing, and no error.
+/// assert_eq!(body().sse_events().count().await, 0);
+///
+/// // Checked: a 429 is retryable by default; a 400 with JSON fails.
+/// let json = Some(&b"application/json"[..]);
+/// let config = ReconnectConfig::default();
+/// assert_eq!(check_response(&config, 429, json, None), ResponseClass::Retry { retry_after: None });
+/// let ResponseClass::Fail(err) = check_response(&config, 400, json, None) else { panic!() };
+/// assert_eq!((err.status(), err.content_type()), (400, json));
+/// // Also when 429 is not retryable for you:
+/// let strict = config.retryable_status(429, false);
+/// let ResponseClass::Fail(err) = check_response(&strict, 429, json, None) else { panic!() };
+/// assert_eq!(err.to_string(), "HTTP status 429 where 200 was expected (content type `application/json`)");
+///
+/// let ok = Some(&b"text/event-stream; charset=utf-8"[..]);
+/// assert_eq!(check_response(&config, 200, ok, None), ResponseClass::Connected);
+/// assert_eq!(check_response(&config, 204, None, None), ResponseClass::Stop);
+/// # });
+/// ```
+///
+/// # Resuming
+///
+/// When the connection breaks, send
+/// [`EventStream::last_event_id`] as the `Last-Event-ID` header of the new
+/// request (if it is not empty), check the new response the same way, and
+/// go on with [`EventStream::resume`] (or [`ItemStream::resume`]) on its
+/// body: the last event ID and the reconnection time carry over.
+///
+/// ```
+/// use bytes::Bytes;
+/// use futures::{stream, StreamExt};
+/// use ssekit_adapters::codec::{ReconnectConfig, ResponseClass};
+/// use ssekit_adapters::stream::{check_response, SseStreamExt};
+///
+/// # futures::executor::block_on(async {
+/// let config = ReconnectConfig::default();
+/// let ct = Some(&b"text/event-stream"[..]);
+/// assert_eq!(check_response(&config, 200, ct, None), ResponseClass::Connected);
+/// let first = stream::iter([Ok::<_, ()>(Bytes::from_static(b"id: 1\ndata: a\n\nid: 2\nda"))]);
+/// let mut events = first.sse_events();
+/// assert_eq!(events.next().await.unwrap().unwrap().data(), "a");
+/// assert!(events.next().await.is_none()); // the connection broke
+///
+/// let header = events.last_event_id().clone(); // send as `Last-Event-ID: 1`
+/// assert_eq!(header, "1");
+/// assert_eq!(check_response(&config, 200, ct, None), ResponseClass::Connected);
+/// let second = stream::iter([Ok::<_, ()>(Bytes::from_static(b"id: 2\ndata: b\n\n"))]);
+/// let mut events = events.resume(second);
+/// assert_eq!(events.next().await.unwrap().unwrap().data(), "b");
+/// # });
+/// ```
+///
+/// A hyper 1.x body (`hyper::body::Incoming`) is an `http_body::Body`,
+/// not a `Stream`: call `http_body_util::BodyExt::into_data_stream()` on it
+/// before [`sse_events`](SseStreamExt::sse_events). reqwest's
+/// `Response::bytes_stream()` (feature `stream`) is a `Stream` already.
+pub fn check_response(
+    config: &ssekit_codec::ReconnectConfig,
+    status: u16,
+    content_type: Option<&[u8]>,
+    retry_after: Option<Duration>,
+) -> ssekit_codec::ResponseClass {
+    config.classify(status, content_type, retry_after)
+}

@@ -87,6 +87,8 @@ mod driver;
 mod error;
 mod message;
 mod random;
+#[cfg(test)]
+mod tests;
 
 pub use builder::Builder;
 pub use driver::EventSource;
