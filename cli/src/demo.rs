@@ -6,7 +6,7 @@
 //! after `Last-Event-ID`) and its connections ([`serve::connection`]); the
 //! demo publishes to it instead of standard input, and keeps a handle on
 //! every connection task so that it can cut them. The client is
-//! `ssekit tail`'s [`EventSource`], whose notices it prints the same way.
+//! `ssekit tail`'s `EventSource`, whose notices it prints the same way.
 //!
 //! The server streams `event: delta` events with `{"text":"..."}` data and
 //! ids 1..=N, then an `event: done`. After about 40 % of them it aborts the
