@@ -435,3 +435,129 @@ pub(crate) fn one_event(len: usize) -> Workload {
         expected: w.tally,
     }
 }
+
+/// The parts of one event for the encode benchmarks, for inputs that are
+/// given as parts rather than decoded from a stream: an ID on every event,
+/// or data holding CR, which a stream cannot carry as such.
+#[derive(Debug, Clone)]
+pub(crate) struct EncodeInput {
+    pub(crate) event_type: Option<Bytes>,
+    pub(crate) id: Option<Bytes>,
+    pub(crate) data: Bytes,
+}
+
+impl EncodeInput {
+    /// The length of the event's frame: `event`, `id` and `data` lines
+    /// (CR and CRLF in data are line breaks, each `data` line is
+    /// `data: <line>\n`) and the blank line.
+    pub(crate) fn frame_len(&self) -> usize {
+        let head =
+            |prefix: usize, v: &Option<Bytes>| v.as_ref().map_or(0, |v| prefix + v.len() + 1);
+        let mut data = 0;
+        let mut i = 0;
+        let d = &self.data[..];
+        let mut line = 0;
+        while i < d.len() {
+            match d[i] {
+                b'\r' | b'\n' => {
+                    data += 6 + line + 1;
+                    line = 0;
+                    if d[i] == b'\r' && d.get(i + 1) == Some(&b'\n') {
+                        i += 1;
+                    }
+                }
+                _ => line += 1,
+            }
+            i += 1;
+        }
+        data += 6 + line + 1;
+        head(7, &self.event_type) + head(4, &self.id) + data + 1
+    }
+}
+
+/// `named_ids`: Anthropic-style named events, each with an ID (`evt-`
+/// and a number) and one line of JSON data of 80–130 bytes; about `size`
+/// bytes of frames.
+pub(crate) fn named_ids_inputs(size: usize) -> Vec<EncodeInput> {
+    let mut rng = Rng::new(0x55E_1000);
+    let mut out = Vec::new();
+    let mut total = 0;
+    let mut n = 0u64;
+    while total < size {
+        n += 1;
+        let mut data = Vec::with_capacity(160);
+        let event_type: &'static str = if n % 64 == 0 {
+            data.extend_from_slice(br#"{"type": "ping"}"#);
+            "ping"
+        } else {
+            data.extend_from_slice(
+                br#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":""#,
+            );
+            push_words(&mut data, &mut rng, 1, 5);
+            data.extend_from_slice(br#""}}"#);
+            "content_block_delta"
+        };
+        let input = EncodeInput {
+            event_type: Some(Bytes::from_static(event_type.as_bytes())),
+            id: Some(Bytes::from(format!("evt-{}", 1_000_000 + n))),
+            data: Bytes::from(data),
+        };
+        total += input.frame_len();
+        out.push(input);
+    }
+    out
+}
+
+/// The same frame lengths as `inputs` (which must hold no CR or LF), with
+/// data alone: each event's data is its type, ID and data, padded to make
+/// up for the `event` and `id` lines. Encoding these costs what copying
+/// the same bytes as data costs.
+pub(crate) fn as_data_only(inputs: &[EncodeInput]) -> Vec<EncodeInput> {
+    inputs
+        .iter()
+        .map(|input| {
+            let len = input.frame_len() - b"data: \n\n".len();
+            let mut data = Vec::with_capacity(len);
+            for part in [&input.event_type, &input.id].into_iter().flatten() {
+                data.extend_from_slice(part);
+            }
+            data.extend_from_slice(&input.data);
+            data.resize(len, b'_');
+            let out = EncodeInput {
+                event_type: None,
+                id: None,
+                data: Bytes::from(data),
+            };
+            debug_assert_eq!(out.frame_len(), input.frame_len());
+            out
+        })
+        .collect()
+}
+
+/// `crlf_data`: data as a Windows client or a text file may hand it to a
+/// server: 2–8 lines of 20–120 bytes joined by CRLF, each break a lone CR
+/// with probability 1/4; about `size` bytes of frames.
+pub(crate) fn crlf_data_inputs(size: usize) -> Vec<EncodeInput> {
+    let mut rng = Rng::new(0x55E_1001);
+    let mut out = Vec::new();
+    let mut total = 0;
+    while total < size {
+        let mut data = Vec::with_capacity(1024);
+        for i in 0..rng.range(2, 8) {
+            if i > 0 {
+                let brk: &[u8] = if rng.chance(1, 4) { b"\r" } else { b"\r\n" };
+                data.extend_from_slice(brk);
+            }
+            let len = rng.range(20, 120);
+            push_text(&mut data, &mut rng, len);
+        }
+        let input = EncodeInput {
+            event_type: None,
+            id: None,
+            data: Bytes::from(data),
+        };
+        total += input.frame_len();
+        out.push(input);
+    }
+    out
+}
