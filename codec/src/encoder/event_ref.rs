@@ -2,7 +2,9 @@
 
 use core::fmt;
 
-use super::{check_value, Digits, Frame, Head, RefLines};
+use super::frame::{Digits, Frame, Head};
+use super::lines::RefLines;
+use super::{check_value, write};
 use super::{EncodeError, FieldName, NL_COMMENT, NL_EVENT, NL_ID, NL_RETRY};
 
 /// The parts of one frame, borrowed: encode an event (or a comment, an `id`
@@ -264,7 +266,7 @@ impl<'a> EventRef<'a> {
     /// frame's length if `dst` is shorter.
     pub fn encode_to_slice(&self, dst: &mut [u8]) -> Result<usize, EncodeError> {
         self.validate()?;
-        self.with_frame(|frame, len| super::write_to_slice(len, frame, dst))
+        self.with_frame(|frame, len| write::write_to_slice(len, frame, dst))
     }
 
     /// Appends the frame to `dst`, reserving room for all of it first.
@@ -287,7 +289,7 @@ impl<'a> EventRef<'a> {
     #[cfg(feature = "alloc")]
     pub fn encode_to_vec(&self, dst: &mut alloc::vec::Vec<u8>) -> Result<(), EncodeError> {
         self.validate()?;
-        self.with_frame(|frame, len| super::write_to_vec(len, frame, dst))
+        self.with_frame(|frame, len| write::write_to_vec(len, frame, dst))
     }
 
     /// Writes the frame into any [`BufMut`](bytes::BufMut).
@@ -325,11 +327,11 @@ impl<'a> EventRef<'a> {
             // The most common frame, data alone, on one line: one search,
             // three chunks.
             if memchr::memchr2(b'\r', b'\n', data).is_none() {
-                return super::write_line_to_buf(data, dst);
+                return write::write_line_to_buf(data, dst);
             }
         }
         self.validate()?;
-        self.with_frame(|frame, len| super::write_to_buf(len, frame, dst))
+        self.with_frame(|frame, len| write::write_to_buf(len, frame, dst))
     }
 
     /// Encodes the frame into new [`Bytes`](bytes::Bytes) with one
@@ -353,7 +355,7 @@ impl<'a> EventRef<'a> {
     #[cfg(feature = "bytes")]
     pub fn to_bytes(&self) -> Result<bytes::Bytes, EncodeError> {
         self.validate()?;
-        self.with_frame(|frame, len| super::write_to_bytes(len, frame))
+        self.with_frame(|frame, len| write::write_to_bytes(len, frame))
     }
 
     /// Calls `f` with [`frame`](Self::frame), the `retry` value's digits

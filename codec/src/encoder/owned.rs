@@ -2,7 +2,9 @@
 
 use bytes::{Buf, BufMut, Bytes};
 
-use super::{check_value, Break, Digits, Frame, Head, LineSplit, Lines};
+use super::frame::{Digits, Frame, Head};
+use super::lines::{Break, LineSplit, Lines};
+use super::{check_value, write};
 use super::{EncodeError, FieldName, END, NL_DATA, NL_EVENT, NL_ID, NL_RETRY};
 use crate::event::{DataLines, Event, DEFAULT_EVENT_TYPE};
 
@@ -93,9 +95,9 @@ impl Event {
         let result = match self.data.as_slice() {
             [line] if self.retry.is_none() && self.is_plain() => {
                 // The most common event: data of one line alone.
-                super::write_line_to_buf(line, dst)
+                write::write_line_to_buf(line, dst)
             }
-            _ => self.with_frame(|frame, len| super::write_to_buf(len, frame, dst)),
+            _ => self.with_frame(|frame, len| write::write_to_buf(len, frame, dst)),
         };
         if let Err(err) = result {
             panic!("Event::encode: {err}, more than the destination has room for");
@@ -123,7 +125,7 @@ impl Event {
     /// [`EncodeError::BufferTooSmall`], with the event's length, if `dst` is
     /// shorter; nothing is written then.
     pub fn encode_to_slice(&self, dst: &mut [u8]) -> Result<usize, EncodeError> {
-        self.with_frame(|frame, len| super::write_to_slice(len, frame, dst))
+        self.with_frame(|frame, len| write::write_to_slice(len, frame, dst))
     }
 
     /// Encodes the event into new [`Bytes`] with one allocation of exactly
@@ -144,12 +146,12 @@ impl Event {
         if let [line] = self.data.as_slice() {
             if self.retry.is_none() && self.is_plain() {
                 // The most common event: data of one line alone.
-                return super::line_to_bytes(line);
+                return write::line_to_bytes(line);
             }
         }
         // The encoding is shorter than the event's own storage, so it is
         // never too large.
-        self.with_frame(|frame, len| super::write_to_bytes(len, frame))
+        self.with_frame(|frame, len| write::write_to_bytes(len, frame))
             .unwrap_or_default()
     }
 
