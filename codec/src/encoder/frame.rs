@@ -68,21 +68,22 @@ impl<'p> Head<'p> {
     }
 
     /// Adds a head line, if there is a value. `name` is the name's
-    /// separator, with its leading LF. At most four head lines fit; the
-    /// frame types have no more.
+    /// separator, with its leading LF.
+    ///
+    /// At most four head lines fit, and the callers add at most four
+    /// (comment, `event`, `id`, `retry`), each once. A fifth would panic on
+    /// the index rather than be left out of a frame reported as written.
     #[inline]
     pub(crate) fn line(&mut self, name: &'static [u8], value: Option<&'p [u8]>) {
         if let Some(value) = value {
             let name = if self.len == 0 { &name[1..] } else { name };
             debug_assert!(self.len < self.pairs.len(), "too many head lines");
-            if let Some(slot) = self.pairs.get_mut(self.len) {
-                *slot = (name, value);
-                self.len += 1;
-                self.bytes = self
-                    .bytes
-                    .saturating_add(name.len())
-                    .saturating_add(value.len());
-            }
+            self.pairs[self.len] = (name, value);
+            self.len += 1;
+            self.bytes = self
+                .bytes
+                .saturating_add(name.len())
+                .saturating_add(value.len());
         }
     }
 
@@ -122,14 +123,10 @@ impl<'p, L: Lines<'p>> Frame<'p, L> {
     /// The whole frame as a few chunks, when its data is one line.
     #[cfg(feature = "bytes")]
     #[inline]
-    pub(super) fn parts(&self, len: usize) -> Option<PartsBuf<'p>> {
+    pub(super) fn parts(&self) -> Option<PartsBuf<'p>> {
         let tail = self.lines.tail()?;
-        let mut buf = PartsBuf::new(len);
-        let head = self
-            .head
-            .get(self.next_head..self.head_len)
-            .unwrap_or_default();
-        for &(sep, value) in head {
+        let mut buf = PartsBuf::new();
+        for &(sep, value) in &self.head[self.next_head..self.head_len] {
             buf.push(sep);
             buf.push(value);
         }
@@ -146,9 +143,9 @@ impl<'p, L: Iterator<Item = (&'static [u8], &'p [u8])>> Iterator for Frame<'p, L
     #[inline]
     fn next(&mut self) -> Option<(&'static [u8], &'p [u8])> {
         if self.next_head < self.head_len {
-            let pair = self.head.get(self.next_head).copied();
+            let pair = self.head[self.next_head];
             self.next_head += 1;
-            return pair;
+            return Some(pair);
         }
         self.lines.next()
     }

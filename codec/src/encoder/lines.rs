@@ -127,7 +127,8 @@ impl Iterator for LineSplit<'_> {
             self.done = true;
             return Some((start, self.data.len(), Break::Last));
         };
-        let (kind, next) = if self.data.get(at) == Some(&b'\n') {
+        // `at` is a CR or an LF in `data`, so `next <= data.len()`.
+        let (kind, next) = if self.data[at] == b'\n' {
             (Break::Lf, at + 1)
         } else if self.data.get(at + 1) == Some(&b'\n') {
             (Break::Cr, at + 2)
@@ -135,7 +136,7 @@ impl Iterator for LineSplit<'_> {
             (Break::Cr, at + 1)
         };
         self.start = next;
-        let rest = self.data.get(next..).unwrap_or_default();
+        let rest = &self.data[next..];
         let found = if self.cr {
             memchr::memchr2(b'\r', b'\n', rest)
         } else {
@@ -196,16 +197,15 @@ impl<'a> Iterator for RefLines<'a> {
             let sep = core::mem::take(&mut self.sep);
             return (!sep.is_empty()).then_some((sep, &[][..]));
         };
+        // `LineSplit` yields `start <= end <= data.len()`, and `end` is a
+        // line break unless the line is the last.
         let data = self.lines.data;
         let (line, next) = match kind {
-            Break::Lf => (data.get(start..=end), DATA),
-            Break::Cr => (data.get(start..end), NL_DATA),
-            Break::Last => (data.get(start..), END),
+            Break::Lf => (&data[start..=end], DATA),
+            Break::Cr => (&data[start..end], NL_DATA),
+            Break::Last => (&data[start..], END),
         };
-        Some((
-            core::mem::replace(&mut self.sep, next),
-            line.unwrap_or_default(),
-        ))
+        Some((core::mem::replace(&mut self.sep, next), line))
     }
 }
 
@@ -224,8 +224,7 @@ impl<'a> Lines<'a> for RefLines<'a> {
         if self.lines.done {
             Some([self.sep, &[], &[]])
         } else if self.lines.brk.is_none() {
-            let line = self.lines.data.get(self.lines.start..).unwrap_or_default();
-            Some([self.sep, line, END])
+            Some([self.sep, &self.lines.data[self.lines.start..], END])
         } else {
             None
         }

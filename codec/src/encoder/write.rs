@@ -8,6 +8,10 @@ use super::{frame::Frame, lines::Lines, DATA, END};
 
 /// Checks that `dst` can hold the frame, then writes it: all or nothing.
 /// `required` must be the sum of the chunks' lengths (saturated).
+///
+/// Should `required` ever be wrong, this still writes the frame's chunks
+/// exactly and returns their length, or panics on the index if they do not
+/// fit; it never reports a frame it did not write.
 pub(super) fn write_to_slice<'p>(
     required: usize,
     pairs: impl Iterator<Item = (&'static [u8], &'p [u8])>,
@@ -16,18 +20,16 @@ pub(super) fn write_to_slice<'p>(
     if dst.len() < required {
         return Err(EncodeError::BufferTooSmall { required });
     }
-    let mut pos = 0usize;
+    let mut pos = 0;
     for (sep, value) in pairs {
         for chunk in [sep, value] {
-            let end = pos.saturating_add(chunk.len());
-            if let Some(out) = dst.get_mut(pos..end) {
-                out.copy_from_slice(chunk);
-            }
+            let end = pos + chunk.len();
+            dst[pos..end].copy_from_slice(chunk);
             pos = end;
         }
     }
-    debug_assert_eq!(pos, required);
-    Ok(pos.min(required))
+    debug_assert_eq!(pos, required, "the frame's length");
+    Ok(pos)
 }
 
 /// Appends the frame to `dst`, reserving it whole first.
@@ -61,11 +63,20 @@ pub(super) fn write_to_buf<'p, B: bytes::BufMut, L: Lines<'p>>(
     if required > isize::MAX as usize || dst.remaining_mut() < required {
         return Err(EncodeError::BufferTooSmall { required });
     }
-    match frame.parts(required) {
-        Some(parts) => dst.put(parts),
+    match frame.parts() {
+        Some(parts) => {
+            debug_assert_eq!(
+                bytes::Buf::remaining(&parts),
+                required,
+                "the frame's length"
+            );
+            dst.put(parts);
+        }
         None => {
             let mut stage = [0; STAGE];
-            dst.put(ChunkBuf::new(frame, required, &mut stage));
+            let mut buf = ChunkBuf::new(frame, required, &mut stage);
+            dst.put(&mut buf);
+            buf.put_rest(dst);
         }
     }
     Ok(())
@@ -86,17 +97,13 @@ pub(super) fn write_line_to_buf<B: bytes::BufMut>(
     if required <= SMALL {
         // Small enough to assemble here and hand over in one piece.
         let mut stage = [0; SMALL];
-        let (head, rest) = stage.split_at_mut(DATA.len());
-        head.copy_from_slice(DATA);
-        if let Some((out, rest)) = rest.split_at_mut_checked(line.len()) {
-            out.copy_from_slice(line);
-            if let Some(out) = rest.get_mut(..END.len()) {
-                out.copy_from_slice(END);
-            }
-        }
-        dst.put_slice(stage.get(..required).unwrap_or_default());
+        let end = DATA.len() + line.len();
+        stage[..DATA.len()].copy_from_slice(DATA);
+        stage[DATA.len()..end].copy_from_slice(line);
+        stage[end..required].copy_from_slice(END);
+        dst.put_slice(&stage[..required]);
     } else {
-        let mut parts = PartsBuf::new(required);
+        let mut parts = PartsBuf::new();
         for part in [DATA, line, END] {
             parts.push(part);
         }
@@ -126,7 +133,8 @@ const SMALL: usize = 512;
 const PARTS: usize = 11;
 
 /// A [`bytes::Buf`] over the few chunks of a frame whose data is one line
-/// (see [`Frame::parts`]); none of them is empty.
+/// (see [`Frame::parts`]); none of them is empty. Its length is the sum of
+/// the parts pushed, so it cannot disagree with them.
 #[cfg(feature = "bytes")]
 pub(super) struct PartsBuf<'p> {
     parts: [&'p [u8]; PARTS],
@@ -139,25 +147,27 @@ pub(super) struct PartsBuf<'p> {
 
 #[cfg(feature = "bytes")]
 impl<'p> PartsBuf<'p> {
-    /// No parts yet; `len` must be the sum of the lengths to be pushed.
+    /// No parts yet.
     #[inline]
-    pub(super) fn new(len: usize) -> Self {
+    pub(super) fn new() -> Self {
         PartsBuf {
             parts: [&[]; PARTS],
             next: 0,
             end: 0,
-            remaining: len,
+            remaining: 0,
         }
     }
 
+    /// Adds a part. [`Frame::parts`] pushes at most [`PARTS`]: four head
+    /// lines of two parts, then three. One more would panic on the index
+    /// rather than be left out.
     #[inline]
     pub(super) fn push(&mut self, part: &'p [u8]) {
         if !part.is_empty() {
             debug_assert!(self.end < PARTS, "too many parts");
-            if let Some(slot) = self.parts.get_mut(self.end) {
-                *slot = part;
-                self.end += 1;
-            }
+            self.parts[self.end] = part;
+            self.end += 1;
+            self.remaining += part.len();
         }
     }
 }
@@ -172,7 +182,7 @@ impl bytes::Buf for PartsBuf<'_> {
     #[inline]
     fn chunk(&self) -> &[u8] {
         if self.next < self.end {
-            self.parts.get(self.next).copied().unwrap_or_default()
+            self.parts[self.next]
         } else {
             &[]
         }
@@ -180,13 +190,12 @@ impl bytes::Buf for PartsBuf<'_> {
 
     #[inline]
     fn advance(&mut self, cnt: usize) {
+        // `remaining` is the sum of the parts still due, so they run out
+        // exactly when it reaches 0.
         let mut cnt = cnt.min(self.remaining);
         self.remaining -= cnt;
-        while let Some(part) = self
-            .parts
-            .get_mut(self.next..self.end)
-            .and_then(|p| p.first_mut())
-        {
+        while self.next < self.end {
+            let part = &mut self.parts[self.next];
             if cnt < part.len() {
                 *part = &part[cnt..];
                 return;
@@ -194,9 +203,6 @@ impl bytes::Buf for PartsBuf<'_> {
             cnt -= part.len();
             self.next += 1;
         }
-        // Should the parts ever run out early, end here: `BufMut::put`
-        // loops while bytes remain, and would spin on an empty chunk.
-        self.remaining = 0;
     }
 }
 
@@ -307,6 +313,27 @@ impl<'p, 's, I: Iterator<Item = (&'static [u8], &'p [u8])>> ChunkBuf<'p, 's, I> 
         }
         self.end = pos;
     }
+
+    /// Writes what `BufMut::put` left of the frame, which is nothing when
+    /// the length given to [`ChunkBuf::new`] is right. Were it too short,
+    /// `put` would stop early: the rest of the frame is written here rather
+    /// than left out of a frame reported as written.
+    fn put_rest<B: bytes::BufMut>(&mut self, dst: &mut B) {
+        loop {
+            let chunk = bytes::Buf::chunk(self);
+            if chunk.is_empty() {
+                self.refill();
+                if bytes::Buf::chunk(self).is_empty() {
+                    return;
+                }
+                continue;
+            }
+            debug_assert!(false, "the frame is longer than its length");
+            dst.put_slice(chunk);
+            self.start = self.end;
+            self.direct = &[];
+        }
+    }
 }
 
 /// The longest separator.
@@ -320,12 +347,12 @@ const SEP_MAX: usize = 8;
 fn put_small(out: &mut [u8], pos: usize, sep: &[u8]) -> usize {
     debug_assert!(sep.len() <= SEP_MAX);
     let end = pos + sep.len();
-    match (out.get_mut(pos..end), sep.len()) {
-        (Some(out), 6) => out[..6].copy_from_slice(&sep[..6]),
-        (Some(out), 7) => out[..7].copy_from_slice(&sep[..7]),
-        (Some(out), 2) => out[..2].copy_from_slice(&sep[..2]),
-        (Some(out), _) => out.copy_from_slice(sep),
-        (None, _) => return pos,
+    let out = &mut out[pos..end];
+    match sep.len() {
+        6 => out[..6].copy_from_slice(&sep[..6]),
+        7 => out[..7].copy_from_slice(&sep[..7]),
+        2 => out[..2].copy_from_slice(&sep[..2]),
+        _ => out.copy_from_slice(sep),
     }
     end
 }
@@ -340,7 +367,7 @@ impl<'p, I: Iterator<Item = (&'static [u8], &'p [u8])>> bytes::Buf for ChunkBuf<
     #[inline]
     fn chunk(&self) -> &[u8] {
         if self.direct.is_empty() {
-            self.stage.get(self.start..self.end).unwrap_or_default()
+            &self.stage[self.start..self.end]
         } else {
             self.direct
         }
@@ -363,10 +390,11 @@ impl<'p, I: Iterator<Item = (&'static [u8], &'p [u8])>> bytes::Buf for ChunkBuf<
             cnt -= len;
             self.refill();
             if self.chunk().is_empty() {
-                // Should the pairs ever run out early, end here:
-                // `BufMut::put` loops while bytes remain, and would spin on
-                // an empty chunk.
-                debug_assert_eq!(self.remaining, 0);
+                // Should the pairs ever run out early (the length given to
+                // `new` too long), end here: all of the frame was handed
+                // over, and `BufMut::put` loops while bytes remain, so it
+                // would spin on an empty chunk.
+                debug_assert_eq!(self.remaining, 0, "the frame is shorter than its length");
                 self.remaining = 0;
                 return;
             }
@@ -443,15 +471,17 @@ mod tests {
         let lines = RefLines::new(b"line", head.data_prefix());
         let len = lines.encoded_len();
         let (frame, len) = head.frame(lines, len);
+        assert_eq!(bytes::Buf::remaining(&frame.parts().unwrap()), len);
         for step in [1, 2, usize::MAX] {
-            let (out, n) = drain(frame.parts(len).unwrap(), step);
+            let (out, n) = drain(frame.parts().unwrap(), step);
             assert_eq!(&out[..n], b"event: e\nid: \ndata: line\n\n");
             for line in [&b""[..], b"abc"] {
                 let required = DATA.len() + line.len() + END.len();
-                let mut buf = PartsBuf::new(required);
+                let mut buf = PartsBuf::new();
                 for part in [DATA, line, END] {
                     buf.push(part);
                 }
+                assert_eq!(bytes::Buf::remaining(&buf), required);
                 let (out, n) = drain(buf, step);
                 assert_eq!(n, DATA.len() + line.len() + END.len());
                 assert_eq!(&out[..DATA.len()], DATA);
