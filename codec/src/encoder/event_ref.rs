@@ -5,7 +5,7 @@ use core::fmt;
 use super::frame::{Digits, Frame, Head};
 use super::lines::RefLines;
 use super::{check_value, write};
-use super::{EncodeError, FieldName, NL_COMMENT, NL_EVENT, NL_ID, NL_RETRY};
+use super::{EncodeError, FieldName};
 
 /// The parts of one frame, borrowed: encode an event (or a comment, an `id`
 /// or a `retry` on its own) without building an owned event.
@@ -372,11 +372,7 @@ impl<'a> EventRef<'a> {
     /// then find the rest of the breaks as they go.
     #[inline]
     fn frame<'p>(&'p self, retry: Option<&'p [u8]>) -> (Frame<'p, RefLines<'p>>, usize) {
-        let mut head = Head::new();
-        head.line(NL_COMMENT, self.comment);
-        head.line(NL_EVENT, self.event_type);
-        head.line(NL_ID, self.id);
-        head.line(NL_RETRY, retry);
+        let head = Head::new([self.comment, self.event_type, self.id, retry]);
         let lines = match self.data {
             Some(data) => RefLines::new(data, head.data_prefix()),
             None => RefLines::none(!head.is_empty()),

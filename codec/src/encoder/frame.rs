@@ -4,8 +4,8 @@
 #[cfg(feature = "bytes")]
 use super::lines::Lines;
 #[cfg(feature = "bytes")]
-use super::write::PartsBuf;
-use super::{DATA, NL_DATA};
+use super::write::Stage;
+use super::{DATA, NL_COMMENT, NL_DATA, NL_EVENT, NL_ID, NL_RETRY};
 
 /// A `retry` value in ASCII decimal, without allocating.
 pub(crate) struct Digits {
@@ -34,63 +34,63 @@ impl Digits {
     }
 }
 
+/// The head lines' separators, in writing order: comment, `event`, `id`,
+/// `retry`. Each name follows the LF that ends the line before it; the
+/// frame's first line leaves that LF out.
+const HEAD_NAMES: [&[u8]; 4] = [NL_COMMENT, NL_EVENT, NL_ID, NL_RETRY];
+
 /// The chunks of a frame as pairs: a separator, then a value (possibly
 /// empty). The head comes first (the comment, `event`, `id` and `retry`
 /// lines, each name after the LF that ends the line before it), then the
 /// data lines from `L`, whose first separator is the first `data: ` and
-/// whose last pair is [`END`] with no value.
+/// whose last pair is [`END`](super::END) with no value.
 ///
 /// A frame with data of one line and no head is three chunks: `data: `, the
-/// data, and [`END`].
+/// data, and `END`.
 pub(crate) struct Frame<'p, L> {
-    /// The head's pairs; `head[next_head..head_len]` are still due.
-    head: [(&'static [u8], &'p [u8]); 4],
+    /// The head lines' values, as in [`Head::new`]; `head[next..]` are still
+    /// due.
+    head: [Option<&'p [u8]>; 4],
+    /// The head lines' length.
+    #[cfg(feature = "bytes")]
     head_len: usize,
-    next_head: usize,
+    next: usize,
+    /// Whether no head line was yielded yet: the next one is the frame's
+    /// first line.
+    first: bool,
     lines: L,
 }
 
 /// The head of a frame, before its data lines are known.
 pub(crate) struct Head<'p> {
-    pairs: [(&'static [u8], &'p [u8]); 4],
-    len: usize,
+    values: [Option<&'p [u8]>; 4],
+    /// The length of the head lines: their names and values.
     bytes: usize,
 }
 
 impl<'p> Head<'p> {
+    /// The head lines with these values, in writing order: the comment,
+    /// the event type, the ID and the `retry` value; `None` leaves a line
+    /// out.
     #[inline]
-    pub(crate) fn new() -> Self {
-        Head {
-            pairs: [(&[], &[]); 4],
-            len: 0,
-            bytes: 0,
+    pub(crate) fn new(values: [Option<&'p [u8]>; 4]) -> Self {
+        let mut bytes = 0usize;
+        for (name, value) in HEAD_NAMES.iter().zip(values) {
+            if let Some(value) = value {
+                bytes = bytes.saturating_add(name.len() + value.len());
+            }
         }
-    }
-
-    /// Adds a head line, if there is a value. `name` is the name's
-    /// separator, with its leading LF.
-    ///
-    /// At most four head lines fit, and the callers add at most four
-    /// (comment, `event`, `id`, `retry`), each once. A fifth would panic on
-    /// the index rather than be left out of a frame reported as written.
-    #[inline]
-    pub(crate) fn line(&mut self, name: &'static [u8], value: Option<&'p [u8]>) {
-        if let Some(value) = value {
-            let name = if self.len == 0 { &name[1..] } else { name };
-            debug_assert!(self.len < self.pairs.len(), "too many head lines");
-            self.pairs[self.len] = (name, value);
-            self.len += 1;
-            self.bytes = self
-                .bytes
-                .saturating_add(name.len())
-                .saturating_add(value.len());
+        // The first line's name has no LF before it.
+        Head {
+            values,
+            bytes: bytes.saturating_sub(1),
         }
     }
 
     /// Whether there are no head lines.
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
+        self.values.iter().all(Option::is_none)
     }
 
     /// The separator before the first data line.
@@ -109,31 +109,94 @@ impl<'p> Head<'p> {
     pub(crate) fn frame<L>(self, lines: L, lines_len: usize) -> (Frame<'p, L>, usize) {
         let len = self.bytes.saturating_add(lines_len);
         let frame = Frame {
-            head: self.pairs,
-            head_len: self.len,
-            next_head: 0,
+            head: self.values,
+            #[cfg(feature = "bytes")]
+            head_len: self.bytes,
+            next: 0,
+            first: true,
             lines,
         };
         (frame, len)
     }
 }
 
+impl<'p, L> Frame<'p, L> {
+    /// The next head line as a pair, if one is still due.
+    #[inline(always)]
+    fn next_head(&mut self) -> Option<(&'static [u8], &'p [u8])> {
+        while self.next < HEAD_NAMES.len() {
+            let i = self.next;
+            self.next += 1;
+            if let Some(value) = self.head[i] {
+                let name = HEAD_NAMES[i];
+                let name = if self.first { &name[1..] } else { name };
+                self.first = false;
+                return Some((name, value));
+            }
+        }
+        None
+    }
+}
+
 #[cfg(feature = "bytes")]
 impl<'p, L: Lines<'p>> Frame<'p, L> {
-    /// The whole frame as a few chunks, when its data is one line.
-    #[cfg(feature = "bytes")]
+    /// Stages what is still due while it fits: the rest of the head, then
+    /// the data lines (see [`Stage::fill_pairs`], whose contract this is).
+    #[inline(always)]
+    pub(super) fn fill(&mut self, stage: &mut Stage<'_>) -> Option<&'p [u8]> {
+        if self.next == 0 && stage.takes_head(self.head_len) {
+            // The whole head at once, each name written as the constant it
+            // is, with its LF: for the frame's first line, the stage leaves
+            // that LF out.
+            // Written out, not looped over `HEAD_NAMES`, so that each name's
+            // length is known and its copy a store or two.
+            let [comment, event_type, id, retry] = self.head;
+            let any = comment.is_some() || event_type.is_some() || id.is_some() || retry.is_some();
+            if let Some(value) = comment {
+                stage.put_sep(NL_COMMENT);
+                stage.put(value);
+            }
+            if let Some(value) = event_type {
+                stage.put_sep(NL_EVENT);
+                stage.put(value);
+            }
+            if let Some(value) = id {
+                stage.put_sep(NL_ID);
+                stage.put(value);
+            }
+            if let Some(value) = retry {
+                stage.put_sep(NL_RETRY);
+                stage.put(value);
+            }
+            if any {
+                stage.skip_lf();
+                self.first = false;
+            }
+            self.next = HEAD_NAMES.len();
+        }
+        while self.next < HEAD_NAMES.len() {
+            if !stage.has_room() {
+                return None;
+            }
+            let Some((sep, value)) = self.next_head() else {
+                break;
+            };
+            stage.put_sep(sep);
+            if !stage.takes(value.len()) {
+                return Some(value);
+            }
+            stage.put(value);
+        }
+        self.lines.fill(stage)
+    }
+}
+
+#[cfg(feature = "bytes")]
+impl<'p, L: Lines<'p>> Frame<'p, L> {
+    /// Whether all of the frame was yielded or staged.
     #[inline]
-    pub(super) fn parts(&self) -> Option<PartsBuf<'p>> {
-        let tail = self.lines.tail()?;
-        let mut buf = PartsBuf::new();
-        for &(sep, value) in &self.head[self.next_head..self.head_len] {
-            buf.push(sep);
-            buf.push(value);
-        }
-        for part in tail {
-            buf.push(part);
-        }
-        Some(buf)
+    pub(super) fn is_done(&self) -> bool {
+        self.next >= HEAD_NAMES.len() && self.lines.is_done()
     }
 }
 
@@ -142,12 +205,7 @@ impl<'p, L: Iterator<Item = (&'static [u8], &'p [u8])>> Iterator for Frame<'p, L
 
     #[inline]
     fn next(&mut self) -> Option<(&'static [u8], &'p [u8])> {
-        if self.next_head < self.head_len {
-            let pair = self.head[self.next_head];
-            self.next_head += 1;
-            return Some(pair);
-        }
-        self.lines.next()
+        self.next_head().or_else(|| self.lines.next())
     }
 }
 
@@ -155,16 +213,12 @@ impl<'p, L: Iterator<Item = (&'static [u8], &'p [u8])>> Iterator for Frame<'p, L
 mod tests {
     use super::super::lines::RefLines;
     use super::super::write::write_to_slice;
-    use super::super::{NL_COMMENT, NL_EVENT, NL_ID, NL_RETRY};
     use super::*;
 
-    /// A frame of `data` (if any) after the head lines `head`, written to
-    /// a slice.
-    fn frame(data: Option<&[u8]>, head: &[(&'static [u8], &'static [u8])]) -> ([u8; 64], usize) {
-        let mut h = Head::new();
-        for (name, value) in head {
-            h.line(name, Some(value));
-        }
+    /// A frame of `data` (if any) after the head lines `head` (comment,
+    /// type, ID, retry), written to a slice.
+    fn frame(data: Option<&[u8]>, head: [Option<&'static [u8]>; 4]) -> ([u8; 64], usize) {
+        let h = Head::new(head);
         let lines = match data {
             Some(data) => RefLines::new(data, h.data_prefix()),
             None => RefLines::none(!h.is_empty()),
@@ -179,16 +233,18 @@ mod tests {
 
     #[test]
     fn frames_merge_line_ends_into_separators() {
-        let (buf, n) = frame(Some(b"a\n\r\nb\n"), &[(NL_ID, b"1")]);
+        let (buf, n) = frame(Some(b"a\n\r\nb\n"), [None, None, Some(b"1"), None]);
         assert_eq!(&buf[..n], b"id: 1\ndata: a\ndata: \ndata: b\ndata: \n\n");
-        let (buf, n) = frame(None, &[(NL_COMMENT, b"x"), (NL_RETRY, b"5")]);
+        let (buf, n) = frame(None, [Some(b"x"), None, None, Some(b"5")]);
         assert_eq!(&buf[..n], b":x\nretry: 5\n\n");
-        let (_, n) = frame(None, &[]);
+        let (_, n) = frame(None, [None; 4]);
         assert_eq!(n, 0);
-        let (buf, n) = frame(Some(b""), &[(NL_EVENT, b"e"), (NL_ID, b"")]);
+        let (buf, n) = frame(Some(b""), [None, Some(b"e"), Some(b""), None]);
         assert_eq!(&buf[..n], b"event: e\nid: \ndata: \n\n");
-        let (buf, n) = frame(Some(b"x\ry"), &[]);
+        let (buf, n) = frame(Some(b"x\ry"), [None; 4]);
         assert_eq!(&buf[..n], b"data: x\ndata: y\n\n");
+        let (buf, n) = frame(None, [Some(b""), Some(b"t"), Some(b"7"), Some(b"9")]);
+        assert_eq!(&buf[..n], b":\nevent: t\nid: 7\nretry: 9\n\n");
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Line splitting: data into lines at LF, CR and CRLF, and each line paired
 //! with the separator written before it.
 
+#[cfg(feature = "bytes")]
+use super::write::Stage;
+use super::write::{count_lf, find_break, find_lf};
 use super::{DATA, END, NL_DATA};
 
 /// How a line of data ends.
@@ -60,6 +63,38 @@ impl<'a> LineSplit<'a> {
         }
     }
 
+    /// Calls `line` with the start and end of each line that has a break
+    /// after it, in order, and returns where the last line starts: the
+    /// iterator's work in one loop, with the search for LF alone unless the
+    /// data holds a CR.
+    #[cfg(feature = "bytes")]
+    #[inline]
+    pub(crate) fn broken_lines(&self, line: impl FnMut(usize, usize)) -> usize {
+        if self.cr {
+            self.each_broken(line, find_break)
+        } else {
+            self.each_broken(line, find_lf)
+        }
+    }
+
+    #[cfg(feature = "bytes")]
+    #[inline(always)]
+    fn each_broken(
+        &self,
+        mut line: impl FnMut(usize, usize),
+        find: impl Fn(&[u8]) -> Option<usize>,
+    ) -> usize {
+        let data = self.data;
+        let mut start = self.start;
+        let mut brk = if self.done { None } else { self.brk };
+        while let Some(at) = brk {
+            line(start, at);
+            start = break_at(data, at).1;
+            brk = find(&data[start..]).map(|i| i + start);
+        }
+        start
+    }
+
     /// Whether the data is one line: no CR or LF at all.
     #[cfg(feature = "bytes")]
     #[inline]
@@ -72,12 +107,11 @@ impl<'a> LineSplit<'a> {
     pub(crate) fn count_lines(&self) -> usize {
         if self.done {
             0
-        } else if !self.cr {
-            // Only LFs: one line per LF, and the last.
-            let rest = self.brk.map_or(&[][..], |at| &self.data[at..]);
-            memchr::memchr_iter(b'\n', rest).count() + 1
         } else {
-            self.clone().count()
+            // One line per break, and the last.
+            let rest = self.brk.map_or(&[][..], |at| &self.data[at..]);
+            let (lf, cr, crlf) = count_breaks(rest, self.cr);
+            lf + cr - crlf + 1
         }
     }
 
@@ -90,27 +124,62 @@ impl<'a> LineSplit<'a> {
         if self.done {
             return 0;
         }
+        debug_assert_eq!(self.start, 0, "a fresh split");
         let Some(at) = self.brk else {
             return self.data.len().saturating_add(END.len());
         };
-        if self.cr {
-            // Rare: count the breaks and what they take up one by one.
-            let pairs = RefLines {
-                lines: self.clone(),
-                sep: &[],
-            };
-            return pairs.fold(0, |sum, (sep, line)| {
-                sum.saturating_add(sep.len()).saturating_add(line.len())
-            });
-        }
-        // Only LFs: each line but the last is its text, its LF and the next
-        // line's `data: `.
-        let lfs = memchr::memchr_iter(b'\n', &self.data[at..]).count();
-        self.data
-            .len()
-            .saturating_add(lfs.saturating_mul(DATA.len()))
+        // Each break ends its line and starts the next with 7 bytes: an LF
+        // (the break itself when it is one) and `data: `. A break of 2
+        // bytes (CRLF) gives one back.
+        let (lf, cr, crlf) = count_breaks(&self.data[at..], self.cr);
+        let text = self.data.len() - lf - cr;
+        let breaks = lf + cr - crlf;
+        text.saturating_add(breaks.saturating_mul(NL_DATA.len()))
             .saturating_add(END.len())
     }
+}
+
+/// The kind of the break at `data[at]`, a CR or an LF, and where the next
+/// line starts (`<= data.len()`).
+#[inline(always)]
+fn break_at(data: &[u8], at: usize) -> (Break, usize) {
+    if data[at] == b'\n' {
+        (Break::Lf, at + 1)
+    } else if data.get(at + 1) == Some(&b'\n') {
+        (Break::Cr, at + 2)
+    } else {
+        (Break::Cr, at + 1)
+    }
+}
+
+/// How many LFs, CRs and CRLFs `data` holds; CRs are only looked for with
+/// `cr`.
+fn count_breaks(data: &[u8], cr: bool) -> (usize, usize, usize) {
+    if !cr {
+        return (count_lf(data), 0, 0);
+    }
+    // Each byte with the one after it, in blocks short enough for 8-bit
+    // counts: a loop the compiler vectorises.
+    let (mut lf, mut crs, mut crlfs) = (0, 0, 0);
+    let next = data.get(1..).unwrap_or_default();
+    for (block, next) in data.chunks(255).zip(next.chunks(255)) {
+        let (mut l, mut c, mut cl) = (0u8, 0u8, 0u8);
+        for (&byte, &after) in block.iter().zip(next) {
+            l += u8::from(byte == b'\n');
+            c += u8::from(byte == b'\r');
+            cl += u8::from(byte == b'\r') & u8::from(after == b'\n');
+        }
+        lf += usize::from(l);
+        crs += usize::from(c);
+        crlfs += usize::from(cl);
+    }
+    // The last byte has none after it.
+    match data.last() {
+        Some(b'\n') => lf += 1,
+        Some(b'\r') => crs += 1,
+        _ => {}
+    }
+    (lf, crs, crlfs)
 }
 
 impl Iterator for LineSplit<'_> {
@@ -127,20 +196,13 @@ impl Iterator for LineSplit<'_> {
             self.done = true;
             return Some((start, self.data.len(), Break::Last));
         };
-        // `at` is a CR or an LF in `data`, so `next <= data.len()`.
-        let (kind, next) = if self.data[at] == b'\n' {
-            (Break::Lf, at + 1)
-        } else if self.data.get(at + 1) == Some(&b'\n') {
-            (Break::Cr, at + 2)
-        } else {
-            (Break::Cr, at + 1)
-        };
+        let (kind, next) = break_at(self.data, at);
         self.start = next;
         let rest = &self.data[next..];
         let found = if self.cr {
-            memchr::memchr2(b'\r', b'\n', rest)
+            find_break(rest)
         } else {
-            memchr::memchr(b'\n', rest)
+            find_lf(rest)
         };
         self.brk = found.map(|i| i + next);
         Some((start, at, kind))
@@ -209,25 +271,110 @@ impl<'a> Iterator for RefLines<'a> {
     }
 }
 
-/// The data lines of a frame, as pairs of its chunks (see [`Frame`]).
+/// The data lines of a frame, as pairs of its chunks (see
+/// [`Frame`](super::frame::Frame)).
 #[cfg(feature = "bytes")]
-pub(crate) trait Lines<'p>: Iterator<Item = (&'static [u8], &'p [u8])> {
-    /// Everything still to come as at most three chunks, when it is that
-    /// short: for data of one line, its separator, the line and [`END`].
-    fn tail(&self) -> Option<[&'p [u8]; 3]>;
+pub(crate) trait Lines<'p>: Iterator<Item = (&'static [u8], &'p [u8])> + Sized {
+    /// Stages pairs while they fit, as [`Stage::fill_pairs`] does (this is
+    /// its contract), possibly faster.
+    #[inline(always)]
+    fn fill(&mut self, stage: &mut Stage<'_>) -> Option<&'p [u8]> {
+        stage.fill_pairs(self)
+    }
+
+    /// Whether all of the lines and the end of the frame were yielded or
+    /// staged.
+    fn is_done(&self) -> bool;
 }
 
 #[cfg(feature = "bytes")]
 impl<'a> Lines<'a> for RefLines<'a> {
     #[inline]
-    fn tail(&self) -> Option<[&'a [u8]; 3]> {
-        if self.lines.done {
-            Some([self.sep, &[], &[]])
-        } else if self.lines.brk.is_none() {
-            Some([self.sep, &self.lines.data[self.lines.start..], END])
-        } else {
-            None
+    fn is_done(&self) -> bool {
+        self.lines.done && self.sep.is_empty()
+    }
+
+    #[inline(always)]
+    fn fill(&mut self, stage: &mut Stage<'_>) -> Option<&'a [u8]> {
+        if !self.lines.done && self.lines.brk.is_some() {
+            // The lines with a break after them, with the search for LF
+            // alone unless the data holds a CR.
+            let full = if self.lines.cr {
+                self.fill_broken(stage, find_break)
+            } else {
+                self.fill_broken(stage, find_lf)
+            };
+            if let Some(large) = full {
+                return large;
+            }
         }
+        let data = self.lines.data;
+        if !self.lines.done {
+            // The last line, with no break after it.
+            if !stage.has_room() {
+                return None;
+            }
+            let line = &data[self.lines.start..];
+            self.lines.done = true;
+            stage.put_sep(core::mem::replace(&mut self.sep, END));
+            if !stage.takes(line.len()) {
+                return Some(line);
+            }
+            stage.put(line);
+        }
+        // The end of the frame, if it is still due.
+        if !self.sep.is_empty() && stage.has_room() {
+            stage.put_sep(core::mem::take(&mut self.sep));
+        }
+        None
+    }
+}
+
+#[cfg(feature = "bytes")]
+impl<'a> RefLines<'a> {
+    /// Stages the lines that have a break after them, finding each next
+    /// break with `find`; the state stays in locals until the stage is
+    /// full. Returns `Some` with what [`Lines::fill`] returns when the stage
+    /// is full or a line is left to be handed over as it is, `None` when
+    /// only the last line is left.
+    ///
+    /// A line that ends in an LF keeps it, and the next one follows
+    /// `data: `; after a CR or a CRLF, the next line follows `\ndata: `.
+    #[inline(always)]
+    fn fill_broken(
+        &mut self,
+        stage: &mut Stage<'_>,
+        find: impl Fn(&[u8]) -> Option<usize>,
+    ) -> Option<Option<&'a [u8]>> {
+        let data = self.lines.data;
+        let mut start = self.lines.start;
+        let mut brk = self.lines.brk;
+        let mut sep = self.sep;
+        let mut large = None;
+        while let Some(at) = brk {
+            if !stage.has_room() {
+                break;
+            }
+            let (end, next, next_sep) = match break_at(data, at) {
+                (Break::Lf, next) => (next, next, DATA),
+                (_, next) => (at, next, NL_DATA),
+            };
+            brk = find(&data[next..]).map(|i| i + next);
+            stage.put_sep(sep);
+            sep = next_sep;
+            let taken = stage.put_line(data, start, end);
+            if !taken {
+                large = Some(&data[start..end]);
+            }
+            start = next;
+            if !taken {
+                break;
+            }
+        }
+        self.lines.start = start;
+        self.lines.brk = brk;
+        self.sep = sep;
+        (large.is_some() || brk.is_some()).then_some(large)
     }
 }
 

@@ -57,6 +57,27 @@
 //! gets [`EncodeError::BufferTooSmall`] with the size required, and nothing
 //! is written. A growable destination ([`Vec`](alloc::vec::Vec),
 //! [`BytesMut`](bytes::BytesMut)) reserves the whole frame at once.
+//!
+//! # Code layout
+//!
+//! - this file: the docs above, [`KEEP_ALIVE_FRAME`], [`data_round_trips`],
+//!   the separators written between the parts of a frame, and the check of
+//!   values (`check_value`);
+//! - `event_ref.rs` and `owned.rs`: the two front ends, [`EventRef`] and
+//!   the owned [`Event`](crate::Event) with its [`EventBuilder`];
+//! - `lines.rs`: data split into lines at LF, CR and CRLF, each line paired
+//!   with the separator before it;
+//! - `frame.rs`: a frame's parts in writing order, the head lines and then
+//!   the data lines, and the digits of a `retry` value;
+//! - `write.rs`: the destinations, and the one home of the performance
+//!   tricks (the staging buffers and their sizes, the copies into them, the
+//!   check of short values); each trick says what it was measured to save;
+//! - `error.rs`: [`EncodeError`] and [`FieldName`].
+//!
+//! A wrong frame length (`encoded_len` and the writer disagreeing, a bug)
+//! is caught by `debug_assert!`s in tests and fuzzing; in release builds
+//! the writers still write the frame's own bytes, or panic on an index,
+//! and never report as written a frame they cut short.
 
 mod error;
 mod event_ref;
@@ -125,7 +146,8 @@ const NL_EVENT: &[u8] = b"\nevent: ";
 const NL_ID: &[u8] = b"\nid: ";
 const NL_RETRY: &[u8] = b"\nretry: ";
 const NL_DATA: &[u8] = b"\ndata: ";
-/// What follows a data line that kept its own LF (see [`LineSplit`]).
+/// What follows a data line that kept its own LF (see
+/// [`LineSplit`](lines::LineSplit)).
 const DATA: &[u8] = b"data: ";
 /// The LF that ends the last line, then the blank line that ends the frame.
 const END: &[u8] = b"\n\n";
@@ -134,7 +156,7 @@ const END: &[u8] = b"\n\n";
 /// `nul` is set, no NUL. The offset is that of the first such byte.
 #[inline]
 pub(crate) fn check_value(field: FieldName, value: &[u8], nul: bool) -> Result<(), EncodeError> {
-    if value.is_empty() {
+    if value.is_empty() || write::short_and_clean(value, nul) {
         return Ok(());
     }
     let found = if nul {
