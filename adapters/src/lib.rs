@@ -66,6 +66,9 @@
 //!   (`http::channel`) and shutdown on a `CancellationToken`.
 //! - `axum` (implies `tokio`): the body as an axum response and
 //!   `Last-Event-ID` as an extractor, through `axum-core` alone.
+//! - `hub` (implies `tokio`): the `hub` module, fan-out: topics that
+//!   encode each event once for every subscriber, a replay window, exact
+//!   `Last-Event-ID` resumption, bounded slow consumers, stats.
 //! - `client`: the `client` module, the reconnecting client: an
 //!   `EventSource` stream of events over hyper 1.x that reconnects with
 //!   `Last-Event-ID`, driven by the codec's `Reconnect` policy.
@@ -83,6 +86,8 @@ pub use ssekit_codec as codec;
 pub mod client;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "hub")]
+pub mod hub;
 #[cfg(feature = "stream")]
 pub mod stream;
 #[cfg(feature = "tokio-util")]

@@ -131,6 +131,10 @@ pub struct LimitReached {
 }
 
 impl LimitReached {
+    pub(crate) fn new(max: usize, retry_after: Duration) -> LimitReached {
+        LimitReached { max, retry_after }
+    }
+
     /// The limit that was reached.
     pub fn max(&self) -> usize {
         self.max
