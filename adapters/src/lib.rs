@@ -88,6 +88,8 @@ pub mod client;
 pub mod http;
 #[cfg(feature = "hub")]
 pub mod hub;
+#[cfg(feature = "redis")]
+pub mod redis;
 #[cfg(feature = "stream")]
 pub mod stream;
 #[cfg(feature = "tokio-util")]

@@ -72,8 +72,8 @@ impl SubscribeError {
     /// use ssekit_adapters::hub::{Hub, HubConfig};
     ///
     /// let mut config = HubConfig::default();
-/// config.max_subscribers = 0;
-/// let hub = Hub::new(config);
+    /// config.max_subscribers = 0;
+    /// let hub = Hub::new(config);
     /// let err = hub.subscribe("news", None).unwrap_err();
     /// let response = err.response(err.to_string());
     /// assert_eq!(response.status(), 503);

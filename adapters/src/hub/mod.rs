@@ -259,7 +259,9 @@ impl Hub {
             // A hub fed by Redis resolves IDs against Redis first; here,
             // without history at hand, only the window is searched.
             let position = last_event_id.and_then(Position::parse);
-            return Ok(self.subscribe_after(topic, position, last_event_id.is_some(), Vec::new()));
+            let resume = (last_event_id.is_some() && position.is_none())
+                .then_some(Resume::Gap(GapReason::Unknown));
+            return Ok(self.subscribe_after(topic, position, resume, Vec::new()));
         };
         let config = &self.inner.common.config;
         let state = lock(&topic.state);
@@ -275,19 +277,21 @@ impl Hub {
         Ok(self.register(topic, cursor, None, resume, Phase::Live, Vec::new()))
     }
 
-    /// A subscription to an external topic: right after `after` (in the
-    /// window if it covers it, from the history otherwise), or where the
-    /// configuration says when there is no position.
+    /// A subscription to an external topic for a place [`admit`](Hub::admit)
+    /// took: right after `after` (from the window if it covers it, from the
+    /// history otherwise), or where the configuration says without a
+    /// position. `resume` overrides how the match is reported.
     pub(crate) fn subscribe_after(
         &self,
         topic: Arc<Topic>,
         after: Option<Position>,
-        had_id: bool,
+        resume: Option<Resume>,
         preloaded: Vec<Bytes>,
     ) -> Subscription {
         let config = &self.inner.common.config;
         let state = lock(&topic.state);
-        let (cursor, skip, phase, resume) = match after {
+        let gap = matches!(resume, Some(Resume::Gap(_)));
+        let (cursor, skip, phase, found) = match after {
             Some(after) if after >= state.ring.base() => {
                 let skip = (after > state.ring.last_key()).then_some(after);
                 (
@@ -303,21 +307,39 @@ impl Hub {
                 Phase::Fetching { after, fut: None },
                 Resume::Exact,
             ),
-            None if had_id => (
-                start_of(&state.ring, config.start_after_gap),
-                None,
-                Phase::Live,
-                Resume::Gap(GapReason::Unknown),
-            ),
-            None => (
-                start_of(&state.ring, config.start),
-                None,
-                Phase::Live,
-                Resume::Fresh,
-            ),
+            None => {
+                let start = if gap {
+                    config.start_after_gap
+                } else {
+                    config.start
+                };
+                (
+                    start_of(&state.ring, start),
+                    None,
+                    Phase::Live,
+                    Resume::Fresh,
+                )
+            }
         };
         drop(state);
-        self.register(topic, cursor, skip, resume, phase, preloaded)
+        self.register(
+            topic,
+            cursor,
+            skip,
+            resume.unwrap_or(found),
+            phase,
+            preloaded,
+        )
+    }
+
+    /// Gives back a place [`admit`](Hub::admit) took, unused.
+    pub(crate) fn release(&self, topic: &Topic) {
+        topic.subscribers.fetch_sub(1, Ordering::AcqRel);
+        self.inner
+            .common
+            .counters
+            .subscribers
+            .fetch_sub(1, Ordering::AcqRel);
     }
 
     /// Checks the limits and takes a place for a new subscriber.

@@ -266,9 +266,13 @@ impl Subscription {
                 let mut count = 0;
                 for (key, frame) in read.entries {
                     if key > last {
-                        self.batch.push_back(frame);
                         last = key;
-                        count += 1;
+                        // An entry that could not become an event still
+                        // moves the replay on, with no frame.
+                        if !frame.is_empty() {
+                            self.batch.push_back(frame);
+                            count += 1;
+                        }
                     }
                 }
                 Counters::add(&counters.history_fetched, count);
@@ -350,6 +354,9 @@ impl fmt::Debug for Subscription {
             .field("cursor", &self.cursor)
             .field("queued", &self.batch.len())
             .field("resume", &self.resume)
+            .field("head", &self.topic.head())
+            .field("skip_through", &self.skip_through)
+            .field("fetching", &matches!(self.phase, Phase::Fetching { .. }))
             .finish_non_exhaustive()
     }
 }

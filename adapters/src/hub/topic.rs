@@ -206,6 +206,7 @@ impl Topic {
                 && !sub.killed.swap(true, Ordering::AcqRel)
             {
                 Counters::add(&self.common.counters.disconnected_stalled, 1);
+                Counters::add(&self.common.counters.disconnected_slow, 1);
                 sub.token.cancel();
             }
         }
