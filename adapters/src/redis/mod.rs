@@ -11,6 +11,7 @@
 //! # Example
 //!
 //! ```no_run
+//! # #[allow(dead_code)]
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use ssekit_adapters::codec::Event;
 //! use ssekit_adapters::hub::HubConfig;
