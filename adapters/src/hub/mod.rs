@@ -95,6 +95,7 @@ pub use error::{PublishError, SubscribeError};
 pub use id::Position;
 pub use stats::HubStats;
 pub use subscription::{GapReason, Resume, Subscription};
+pub(crate) use subscription::HISTORY_BATCH;
 
 use history::History;
 use stats::Counters;

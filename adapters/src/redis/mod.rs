@@ -55,6 +55,7 @@
 //! on, and what Redis lost is lost. Run Redis with append-only
 //! persistence (`appendonly yes`) for a history that survives restarts.
 
+mod coalesce;
 mod entry;
 mod reader;
 
@@ -78,6 +79,7 @@ use crate::hub::{
     GapReason, Hub, HubConfig, Position, PublishError, Resume, StartAt, SubscribeError,
     Subscription,
 };
+use coalesce::Coalesce;
 use entry::{entries, newest_id, DATA_FIELD, TYPE_FIELD};
 use reader::Reader;
 
@@ -287,6 +289,41 @@ impl History for StreamHistory {
     }
 }
 
+/// What a resume older than the window learns in its first round trip.
+#[derive(Clone)]
+struct FirstRead {
+    trimmed: bool,
+    entries: Vec<(Position, bytes::Bytes)>,
+}
+
+/// Whether `XINFO STREAM`'s reply says entries after `after` are gone.
+fn trimmed(reply: &redis::Value, after: Position) -> Result<bool, String> {
+    let info: HashMap<String, redis::Value> = redis::from_redis_value_ref(reply)
+        .map_err(|e| std::format!("unexpected XINFO reply: {e}"))?;
+    let number = |name: &str| -> u64 {
+        info.get(name)
+            .and_then(|v| redis::from_redis_value_ref::<u64>(v).ok())
+            .unwrap_or(0)
+    };
+    if number("entries-added") <= number("length") {
+        return Ok(false);
+    }
+    let first = info
+        .get("first-entry")
+        .and_then(|v| match v {
+            redis::Value::Array(pair) => pair
+                .first()
+                .and_then(|id| redis::from_redis_value_ref::<String>(id).ok()),
+            _ => None,
+        })
+        .and_then(|id| Position::parse(&id));
+    // Entries were added and all of them removed: `None`.
+    Ok(match first {
+        Some(first) => after < first,
+        None => true,
+    })
+}
+
 /// A node of a multi-node fan-out on Redis Streams. Cheap to clone.
 ///
 /// See the [module documentation](self).
@@ -300,6 +337,7 @@ struct Inner {
     commands: Arc<Commands>,
     counters: Arc<RedisCounters>,
     readers: Mutex<HashMap<String, ()>>,
+    first_reads: Coalesce<(String, Position), Result<FirstRead, String>>,
     stop: CancellationToken,
 }
 
@@ -340,6 +378,7 @@ impl RedisFanout {
                 commands,
                 counters,
                 readers: Mutex::new(HashMap::new()),
+                first_reads: Coalesce::new(Duration::from_secs(1)),
                 stop: CancellationToken::new(),
             }),
         })
@@ -464,11 +503,29 @@ impl RedisFanout {
         if after >= base {
             return Ok(hub.subscribe_after(admitted, Some(after), None, Vec::new()));
         }
-        // Older than the window: is the stream still complete after it?
-        // (The Gap start is the oldest entry of the stream, or live.)
-        match self.trimmed_after(topic, after).await {
-            Ok(false) => Ok(hub.subscribe_after(admitted, Some(after), None, Vec::new())),
-            Ok(true) => {
+        // Older than the window: one round trip (shared by every client
+        // resuming after the same ID) asks whether the stream is still
+        // complete after it, and reads the first batch of the replay.
+        let key = self.inner.commands.key(topic);
+        let first = self
+            .inner
+            .first_reads
+            .run((key.clone(), after), || self.first_read(key, after))
+            .await;
+        match first {
+            Ok(FirstRead {
+                trimmed: false,
+                entries,
+            }) => {
+                let through = entries.last().map_or(after, |(position, _)| *position);
+                let frames = entries
+                    .into_iter()
+                    .map(|(_, frame)| frame)
+                    .filter(|f| !f.is_empty())
+                    .collect();
+                Ok(hub.subscribe_after(admitted, Some(through), Some(Resume::Exact), frames))
+            }
+            Ok(FirstRead { trimmed: true, .. }) => {
                 let start = match hub.config().start_after_gap {
                     StartAt::Oldest => Some(Position::default()),
                     _ => None,
@@ -482,51 +539,53 @@ impl RedisFanout {
             }
             Err(err) => {
                 hub.release(&admitted);
-                Err(err)
+                Err(FanoutError::Redis(err))
             }
         }
     }
 
-    /// Whether entries right after `after` may have been trimmed from the
-    /// stream: some entry was removed (`entries-added` above `length`) and
-    /// `after` is older than the first entry left. (When `after` is exactly
-    /// the newest entry removed, nothing is missing, but this cannot be
-    /// told: it is reported as a gap, never the other way round.)
-    async fn trimmed_after(&self, topic: &str, after: Position) -> Result<bool, FanoutError> {
+    /// `XINFO STREAM` and the first `XRANGE` after `after`, pipelined.
+    ///
+    /// The stream may have lost entries right after `after` when some entry
+    /// was removed (`entries-added` above `length`) and `after` is older
+    /// than the first entry left. (When `after` is exactly the newest entry
+    /// removed, nothing is missing, but this cannot be told: it is reported
+    /// as a gap, never the other way round.)
+    async fn first_read(&self, key: String, after: Position) -> Result<FirstRead, String> {
         let commands = &self.inner.commands;
-        let reply = match commands
-            .query(redis::cmd("XINFO").arg("STREAM").arg(commands.key(topic)))
-            .await
-        {
-            Ok(reply) => reply,
+        let mut pipe = redis::pipe();
+        pipe.ignore_errors();
+        pipe.cmd("XINFO").arg("STREAM").arg(&key);
+        pipe.cmd("XRANGE")
+            .arg(&key)
+            .arg(std::format!("({after}"))
+            .arg("+")
+            .arg("COUNT")
+            .arg(crate::hub::HISTORY_BATCH);
+        self.inner
+            .counters
+            .history_reads
+            .fetch_add(1, Ordering::Relaxed);
+        let replies = commands.pipeline(&pipe).await.map_err(|e| e.to_string())?;
+        let (Some(info), Some(range)) = (replies.first(), replies.get(1)) else {
+            return Err("the pipeline answered too little".into());
+        };
+        let trimmed = match info {
             // No stream: nothing was ever published, so nothing is missing.
-            Err(FanoutError::Redis(why)) if why.contains("no such key") => return Ok(false),
-            Err(err) => return Err(err),
+            redis::Value::ServerError(_) => false,
+            info => trimmed(info, after)?,
         };
-        let info: HashMap<String, redis::Value> =
-            redis::from_redis_value_ref(&reply).map_err(parse_error)?;
-        let number = |name: &str| -> u64 {
-            info.get(name)
-                .and_then(|v| redis::from_redis_value_ref::<u64>(v).ok())
-                .unwrap_or(0)
-        };
-        if number("entries-added") <= number("length") {
-            return Ok(false);
+        let mut entries = Vec::new();
+        for (position, frame) in entry::entries(range)? {
+            if frame.is_err() {
+                self.inner
+                    .counters
+                    .malformed
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+            entries.push((position, frame.unwrap_or_default()));
         }
-        let first = info
-            .get("first-entry")
-            .and_then(|v| match v {
-                redis::Value::Array(pair) => pair
-                    .first()
-                    .and_then(|id| redis::from_redis_value_ref::<String>(id).ok()),
-                _ => None,
-            })
-            .and_then(|id| Position::parse(&id));
-        Ok(match first {
-            Some(first) => after < first,
-            // Entries were added and all of them removed.
-            None => true,
-        })
+        Ok(FirstRead { trimmed, entries })
     }
 
     /// The topic, made with its window starting at the stream's newest
