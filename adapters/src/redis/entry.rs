@@ -4,12 +4,13 @@
 //! type), so that any producer can publish with a plain
 //! `XADD <key> * data <text>`. Its SSE ID is the entry ID.
 
+use std::boxed::Box;
 use std::string::String;
 use std::vec::Vec;
 
 use bytes::Bytes;
 use redis::Value;
-use ssekit_codec::Event;
+use ssekit_codec::EventRef;
 
 use crate::hub::Position;
 
@@ -74,50 +75,49 @@ fn entry(item: &Value) -> Result<Decoded, String> {
     Ok((position, frame(&id, fields)))
 }
 
-/// The frame of an entry: `id`, `event` if given, `data`.
+/// The frame of an entry: `event` if given, `id`, `data`, encoded from
+/// the reply's own bytes.
 fn frame(id: &str, fields: &Value) -> Result<Bytes, String> {
-    let mut data: Option<Vec<u8>> = None;
-    let mut event_type: Option<Vec<u8>> = None;
-    let pairs: Vec<(&Value, &Value)> = match fields {
-        Value::Array(flat) => flat.chunks_exact(2).map(|p| (&p[0], &p[1])).collect(),
-        Value::Map(map) => map.iter().map(|(k, v)| (k, v)).collect(),
-        Value::Nil => Vec::new(),
+    let mut data: Option<&[u8]> = None;
+    let mut event_type: Option<&[u8]> = None;
+    let pairs: Box<dyn Iterator<Item = (&Value, &Value)>> = match fields {
+        Value::Array(flat) => Box::new(flat.chunks_exact(2).map(|p| (&p[0], &p[1]))),
+        Value::Map(map) => Box::new(map.iter().map(|(k, v)| (k, v))),
+        Value::Nil => Box::new(core::iter::empty()),
         other => return Err(std::format!("entry {id}: fields are not a list: {other:?}")),
     };
     for (name, value) in pairs {
-        let (Some(name), Some(value)) = (bytes_of(name), bytes_of(value)) else {
-            continue;
-        };
-        match name.as_slice() {
-            n if n == DATA_FIELD.as_bytes() => data = Some(value),
-            n if n == TYPE_FIELD.as_bytes() => event_type = Some(value),
-            _ => {}
+        if let (Some(name), Some(value)) = (bytes_of(name), bytes_of(value)) {
+            if name == DATA_FIELD.as_bytes() {
+                data = Some(value);
+            } else if name == TYPE_FIELD.as_bytes() {
+                event_type = Some(value);
+            }
         }
     }
     let Some(data) = data else {
         return Err(std::format!("entry {id} has no `{DATA_FIELD}` field"));
     };
-    let mut builder = Event::builder().id(String::from(id)).data(data);
+    let mut event = EventRef::new().id(id).data(data);
     if let Some(t) = event_type.filter(|t| !t.is_empty()) {
-        builder = builder.event_type(t);
+        event = event.event_type(t);
     }
-    builder
-        .build()
-        .map(|event| event.to_bytes())
-        .map_err(|err| std::format!("entry {id}: {err}"))
+    event.to_bytes().map_err(|err| std::format!("entry {id}: {err}"))
 }
 
-fn bytes_of(value: &Value) -> Option<Vec<u8>> {
+fn bytes_of(value: &Value) -> Option<&[u8]> {
     match value {
-        Value::BulkString(bytes) => Some(bytes.clone()),
-        Value::SimpleString(text) => Some(text.clone().into_bytes()),
-        Value::Int(n) => Some(n.to_string().into_bytes()),
+        Value::BulkString(bytes) => Some(bytes),
+        Value::SimpleString(text) => Some(text.as_bytes()),
         _ => None,
     }
 }
 
 fn text(value: &Value) -> Option<String> {
-    String::from_utf8(bytes_of(value)?).ok()
+    match value {
+        Value::Int(n) => Some(n.to_string()),
+        other => String::from_utf8(bytes_of(other)?.to_vec()).ok(),
+    }
 }
 
 #[cfg(test)]
