@@ -70,7 +70,6 @@ use core::pin::{pin, Pin};
 use core::task::{Context, Poll};
 use core::time::Duration;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
@@ -82,7 +81,7 @@ use http_body::Body;
 use http_body_util::BodyExt;
 use ssekit::adapters::http::SseBody;
 use support::workload::WorkloadKind;
-use support::{write_notes, Config, Note, MISPARSE};
+use support::{mean_ns_since, write_notes, Config, Note, MISPARSE};
 
 const NAMES: [&str; 4] = ["ssekit_prebuilt", "ssekit_event", "ssekit_frames", "axum"];
 
@@ -349,44 +348,6 @@ fn verify(cx: &Ctx, out: &Collect) -> Result<(), String> {
     Ok(())
 }
 
-/// Criterion's output directory, found as `support::write_notes` finds it.
-fn criterion_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| PathBuf::from("target"), PathBuf::from)
-        .join("criterion")
-}
-
-/// A name as criterion turns it into a directory name.
-fn dir_name(name: &str) -> String {
-    name.chars()
-        .map(|c| match c {
-            '?' | '"' | '/' | '\\' | '*' | '<' | '>' | ':' | '|' | '^' => '_',
-            c => c,
-        })
-        .collect()
-}
-
-/// The mean time per iteration, in ns, that criterion estimated in this run
-/// (written after `since`); `None` when the benchmark was not measured (a
-/// `--test` run, or filtered out).
-fn mean_ns(group: &str, id: &str, mode: Mode, since: SystemTime) -> Option<f64> {
-    let path: PathBuf = [group, id, mode.name(), "new", "estimates.json"]
-        .iter()
-        .fold(criterion_dir(), |p, part| p.join(dir_name(part)));
-    let fresh = std::fs::metadata(&path)
-        .and_then(|m| m.modified())
-        .is_ok_and(|t| t >= since);
-    if !fresh {
-        return None;
-    }
-    read_mean(&path)
-}
-
-fn read_mean(path: &Path) -> Option<f64> {
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    json["mean"]["point_estimate"].as_f64()
-}
-
 /// How one contender was checked: the id it was measured under, and whether
 /// its output was right.
 struct Checked {
@@ -513,7 +474,7 @@ fn report(group: &str, cx: &Ctx, checked: &BTreeMap<String, Checked>, since: Sys
             let Some(check) = checked.get(&format!("{name}/{}", mode.name())) else {
                 continue;
             };
-            if let Some(ns) = mean_ns(group, &check.id, mode, since) {
+            if let Some(ns) = mean_ns_since(group, &check.id, mode.name(), since) {
                 // Events per second: the throughput divided by bytes per event.
                 let bytes_per_s = len / (ns * 1e-9);
                 rates.insert((name, mode), bytes_per_s / (len / events));

@@ -302,6 +302,29 @@ pub(crate) fn write_notes(group: &str, notes: &BTreeMap<String, Note>) {
     }
 }
 
+/// The mean time per iteration, in ns, that criterion estimated for
+/// `group/function/parameter` in this run (its estimates written after
+/// `since`); `None` when it was not measured (a `--test` run, or filtered
+/// out).
+pub(crate) fn mean_ns_since(
+    group: &str,
+    function: &str,
+    parameter: &str,
+    since: std::time::SystemTime,
+) -> Option<f64> {
+    let path = [group, function, parameter, "new", "estimates.json"]
+        .iter()
+        .fold(criterion_dir(), |p, part| p.join(dir_name(part)));
+    let fresh = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| t >= since);
+    if !fresh {
+        return None;
+    }
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+    json["mean"]["point_estimate"].as_f64()
+}
+
 /// The fastest of up to three runs; a slow run (over 100 ms) is not repeated.
 fn time_once(run: &mut RunFn, chunks: &[Bytes]) -> (Duration, Tally) {
     let mut best = Duration::MAX;
