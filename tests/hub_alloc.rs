@@ -135,32 +135,33 @@ fn per_event(kind: Kind, wakeups: Wakeups, n: usize) -> (u64, f64) {
     (heap.calls, heap.calls as f64 / events)
 }
 
-/// What `Hub::publish` allocates per event, measured and asserted exactly
-/// (the same for 1, 100 and 10,000 subscribers, woken or not): the frame's
-/// buffer; the `String` its `id:` line is first written into
-/// (`Position::write_to`); and the `Shared` header that `bytes` allocates
-/// when the frame is frozen, since the buffer's capacity (reserved for the
-/// longest ID line) is longer than the frame. The goal is 1, the frame;
-/// the channel contenders, which write the ID line straight into the
-/// buffer, make 2.
-const HUB_ALLOCS_PER_EVENT: u64 = 3;
+/// What `Hub::publish` allocates: frames are encoded into 16 KiB blocks
+/// and split off them, so a block costs two allocations (its buffer and the
+/// `Shared` header `bytes` makes at the first split) and holds about 200 of
+/// these ~80-byte frames. Asserted: at most 1 allocation per 50 events, and
+/// the same count whatever the number of subscribers, woken or not.
+const HUB_MAX_ALLOCS_PER_EVENT: f64 = 0.02;
 
 #[test]
 fn hub_allocates_per_event_not_per_subscriber() {
     let events = (ROUNDS * EVENTS_PER_ROUND) as u64;
+    let mut counts = Vec::new();
     for wakeups in [Wakeups::Noop, Wakeups::Counted] {
         let name = fanout::name(Kind::Hub, wakeups);
         for n in SUBSCRIBERS {
             let (calls, per) = per_event(Kind::Hub, wakeups, n);
             println!("{name}, {n} subscribers: {calls} allocations for {events} events, {per:.4} per event");
-            assert_eq!(
-                calls,
-                HUB_ALLOCS_PER_EVENT * events,
-                "{name}, {n} subscribers: {per:.4} allocations per published event, \
-                 not {HUB_ALLOCS_PER_EVENT} whatever the subscribers"
+            assert!(
+                per <= HUB_MAX_ALLOCS_PER_EVENT,
+                "{name}, {n} subscribers: {per:.4} allocations per published event, over {HUB_MAX_ALLOCS_PER_EVENT}"
             );
+            counts.push(calls);
         }
     }
+    assert!(
+        counts.windows(2).all(|w| w[0] == w[1]),
+        "the count depends on the subscribers: {counts:?}"
+    );
 }
 
 #[test]
@@ -177,12 +178,12 @@ fn alternatives_allocations_per_event() {
 }
 
 /// Heap per idle subscription, in bytes, that this test allows. Measured
-/// with 10,000 subscriptions: 1,227 bytes each as made (3 allocations: the
-/// 32-frame batch buffer, 1,024 bytes, allocated when it is made; the
-/// shared state with the sweep; the disconnect token; plus the topic's
-/// subscriber map), 1,280 once each has waited and been woken (the topic's
-/// two lists of wakers). Not under 1 KiB: the batch buffer alone is 1 KiB.
-const IDLE_BOUND: i64 = 1_536;
+/// with 10,000 subscriptions: 203 bytes each as made (2 allocations: the
+/// shared state with the sweep and the disconnect token, plus the topic's
+/// subscriber map; the batch buffer waits for the first frame), 384 once
+/// each has been woken by one event (a batch buffer sized to that event,
+/// and the topic's two lists of wakers).
+const IDLE_BOUND: i64 = 512;
 
 const IDLE: usize = 10_000;
 

@@ -3,10 +3,8 @@
 //! shape.
 
 use core::fmt;
-use core::fmt::Write as _;
 use core::hash::{BuildHasher, Hasher};
 use std::collections::hash_map::RandomState;
-use std::string::String;
 
 /// A place in a topic's order: two numbers written `major-minor`.
 ///
@@ -47,12 +45,6 @@ impl Position {
             major: parse_decimal(major)?,
             minor: parse_decimal(minor)?,
         })
-    }
-
-    /// The ID as text, `major-minor`.
-    pub(crate) fn write_to(self, out: &mut String) {
-        // Writing to a String cannot fail.
-        let _ = write!(out, "{}-{}", self.major, self.minor);
     }
 }
 
@@ -117,8 +109,7 @@ mod tests {
         let b = new_epoch();
         assert_ne!(a, b);
         assert!(a > 0 && a < 1 << 40);
-        let mut text = String::new();
-        Position::new(a, 12).write_to(&mut text);
+        let text = Position::new(a, 12).to_string();
         assert_eq!(Position::parse(&text), Some(Position::new(a, 12)));
     }
 }

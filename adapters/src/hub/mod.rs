@@ -80,12 +80,12 @@ pub(crate) mod topic;
 mod tests;
 
 use core::fmt;
+use core::fmt::Write as _;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::collections::HashMap;
-use std::string::String;
 use std::sync::{Arc, Mutex};
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use ssekit_codec::Event;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -94,8 +94,8 @@ pub use config::{HubConfig, SlowPolicy, StartAt};
 pub use error::{PublishError, SubscribeError};
 pub use id::Position;
 pub use stats::HubStats;
-pub use subscription::{GapReason, Resume, Subscription};
 pub(crate) use subscription::HISTORY_BATCH;
+pub use subscription::{GapReason, Resume, Subscription};
 
 use history::History;
 use stats::Counters;
@@ -222,17 +222,17 @@ impl Hub {
         let own_id = (!event.id().is_empty()).then(|| event.id().clone());
         let position = topic.push(
             |seq| Position::new(epoch, seq),
-            |key| {
-                let mut frame = BytesMut::with_capacity(size);
-                if own_id.is_none() {
-                    let mut line = String::with_capacity(ID_LINE_MAX);
-                    line.push_str("id: ");
-                    key.write_to(&mut line);
-                    line.push('\n');
-                    frame.put_slice(line.as_bytes());
+            |key, arena| {
+                if arena.capacity() < size {
+                    // A new block; the frames split off the old one keep it.
+                    *arena = bytes::BytesMut::with_capacity(size.max(topic::ARENA));
                 }
-                event.encode(&mut frame);
-                frame.freeze()
+                if own_id.is_none() {
+                    // Straight into the frame: no `String` of its own.
+                    let _ = writeln!(arena, "id: {key}");
+                }
+                event.encode(arena);
+                arena.split().freeze()
             },
             own_id.clone(),
         );

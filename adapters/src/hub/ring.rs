@@ -100,6 +100,14 @@ impl Ring {
         self.entries.get(usize::try_from(index).ok()?)
     }
 
+    /// The retained entries with sequence numbers `from..to`.
+    pub(crate) fn range(&self, from: u64, to: u64) -> impl Iterator<Item = &Entry> {
+        let len = self.entries.len();
+        let index =
+            |seq: u64| usize::try_from(seq.saturating_sub(self.first)).map_or(len, |i| i.min(len));
+        self.entries.range(index(from)..index(to).max(index(from)))
+    }
+
     /// Appends a frame with a key above every retained one, then evicts
     /// what `retention` no longer covers. Returns its sequence number.
     pub(crate) fn push(

@@ -198,8 +198,16 @@ impl Subscription {
             Counters::add(&common.counters.dropped, self.cursor.saturating_sub(before));
         }
         let end = head.min(self.cursor + BATCH as u64);
+        self.batch.reserve((end - self.cursor) as usize);
         let mut taken = 0;
-        for seq in self.cursor..end {
+        if self.skip_through.is_none() {
+            // The usual case: every entry in range, copied in one go.
+            let before = self.batch.len();
+            self.batch
+                .extend(ring.range(self.cursor, end).map(|e| e.frame.clone()));
+            taken = (self.batch.len() - before) as u64;
+        }
+        for seq in (self.cursor + taken)..end {
             let Some(entry) = ring.get(seq) else { break };
             if let Some(skip) = self.skip_through {
                 if entry.key <= skip {
@@ -299,8 +307,24 @@ impl Subscription {
 impl Stream for Subscription {
     type Item = Bytes;
 
+    #[inline]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         let this = self.get_mut();
+        // The frames taken at the last lock: a small function of its own,
+        // so that each frame does not pay for the large one below.
+        if let Some(frame) = this.batch.pop_front() {
+            return Poll::Ready(Some(frame));
+        }
+        this.poll_window(cx)
+    }
+}
+
+impl Subscription {
+    /// `poll_next` when the batch is empty: takes the next frames from
+    /// the window, or waits.
+    #[inline(never)]
+    fn poll_window(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        let this = self;
         loop {
             if let Some(frame) = this.batch.pop_front() {
                 return Poll::Ready(Some(frame));
@@ -364,7 +388,9 @@ impl fmt::Debug for Subscription {
 /// Frames a subscription starts with: the gap frame, or history read
 /// before it was made.
 pub(crate) fn preload(frames: impl IntoIterator<Item = Bytes>) -> VecDeque<Bytes> {
-    let mut batch = VecDeque::with_capacity(BATCH);
+    // Allocated at the first frame, not before: an idle subscriber holds
+    // no batch.
+    let mut batch = VecDeque::new();
     batch.extend(frames);
     batch
 }

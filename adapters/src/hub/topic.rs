@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::vec::Vec;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -89,7 +89,14 @@ pub(crate) struct State {
     pub(crate) ring: Ring,
     pub(crate) subscribers: HashMap<u64, Arc<SubShared>>,
     last_sweep: Instant,
+    /// Where frames are encoded: each is split off it, so frames share one
+    /// allocation of [`ARENA`] bytes until it is full (a retained frame
+    /// keeps its whole block alive, at most `ARENA` more than the window).
+    arena: BytesMut,
 }
+
+/// The size of the blocks frames are encoded into.
+pub(crate) const ARENA: usize = 16 * 1024;
 
 struct Waiters {
     wakers: Vec<Waker>,
@@ -121,6 +128,7 @@ impl Topic {
                 ring: Ring::new(base),
                 subscribers: HashMap::new(),
                 last_sweep: Instant::now(),
+                arena: BytesMut::new(),
             }),
             head: AtomicU64::new(0),
             waiters: Mutex::new(Waiters {
@@ -143,7 +151,7 @@ impl Topic {
     pub(crate) fn push(
         &self,
         key: impl FnOnce(u64) -> Position,
-        encode: impl FnOnce(Position) -> Bytes,
+        encode: impl FnOnce(Position, &mut BytesMut) -> Bytes,
         own_id: Option<Bytes>,
     ) -> Option<Position> {
         let now = Instant::now();
@@ -156,7 +164,7 @@ impl Topic {
             if key <= state.ring.last_key() {
                 return None;
             }
-            let frame = encode(key);
+            let frame = encode(key, &mut state.arena);
             Counters::add(&self.common.counters.published, 1);
             Counters::add(&self.common.counters.published_bytes, frame.len() as u64);
             state.ring.push(frame, key, own_id, now, retention);

@@ -104,7 +104,7 @@ impl Reader {
             *after = position;
             match frame {
                 Ok(frame) => {
-                    self.topic.push(|_| position, |_| frame, None);
+                    self.topic.push(|_| position, |_, _| frame, None);
                 }
                 Err(_) => {
                     self.counters.malformed.fetch_add(1, Ordering::Relaxed);
