@@ -72,6 +72,22 @@ enum Command {
     /// every stream with a retry hint and exits 0. An invalid line stops
     /// it with exit status 2, after the frames before it; 1 on an I/O
     /// error or if it cannot listen.
+    ///
+    /// With --redis URL it is one node of a fan-out: every node started on
+    /// the same Redis and --topic serves the same events, whichever node
+    /// read them. Events are appended to the Redis stream ssekit:TOPIC
+    /// (lines read together in one pipeline), and their ids are the stream
+    /// entry ids, such as 1733112233445-0: an input line's id is ignored,
+    /// and comments and retry times are not published (a notice says so).
+    /// A client resumes with Last-Event-ID on any node, getting exactly
+    /// what it missed; one without gets the events from then on. --replay
+    /// is then the events each node keeps in memory (the stream keeps at
+    /// least as many, and at least 1000). The end of the input does not
+    /// stop a node (start one with </dev/null to only serve); with
+    /// --exit-on-eof, and after an invalid line, every stream ends with
+    /// the retry hint once the lines before are published. 503 when
+    /// Redis cannot be reached for a new stream; exit status 1 if it
+    /// cannot be reached at the start.
     Serve {
         /// The address to listen on; port 0 picks a free one (printed on
         /// standard error as "listening on http://ADDR/").
@@ -82,7 +98,8 @@ enum Command {
         #[arg(long, default_value = "15s", value_name = "INTERVAL", value_parser = serve::parse_interval)]
         heartbeat: Duration,
         /// How many frames to retain for clients that connect or resume
-        /// later.
+        /// later. With --redis: the events each node keeps in memory (the
+        /// Redis stream keeps at least as many, and at least 1000).
         #[arg(long, default_value_t = 1000, value_name = "N")]
         replay: usize,
         /// The most streams open at once; past it, 503 with Retry-After.
@@ -92,6 +109,15 @@ enum Command {
         /// and exit 0.
         #[arg(long)]
         exit_on_eof: bool,
+        /// Fan out through the Redis at this URL (redis://HOST:PORT/,
+        /// Redis 5 or later): publish the input there, and serve --topic
+        /// with its stream entry ids.
+        #[arg(long, value_name = "URL")]
+        redis: Option<String>,
+        /// With --redis: the topic to publish and serve, the stream
+        /// ssekit:TOPIC.
+        #[arg(long, default_value = serve::DEFAULT_TOPIC, value_name = "NAME", requires = "redis", value_parser = serve::parse_topic)]
+        topic: String,
     },
     /// Connect to an event stream and print its events as they arrive.
     ///
@@ -172,12 +198,16 @@ fn main() -> ExitCode {
             replay,
             max_connections,
             exit_on_eof,
+            redis,
+            topic,
         } => serve::run(serve::Options {
             addr,
             heartbeat,
             replay,
             max_connections,
             exit_on_eof,
+            redis,
+            topic,
         }),
         Command::Tail {
             url,

@@ -49,6 +49,39 @@
 //!
 //! Ctrl-C (SIGINT) ends every stream with a `retry:` hint of 3 s, waits up
 //! to 10 s for the connections to close, and exits 0.
+//!
+//! # With Redis: several nodes, one stream
+//!
+//! With `--redis redis://HOST:PORT/` the command is one node of a fan-out
+//! on Redis Streams ([`ssekit_adapters::redis`]): every node started on the
+//! same Redis with the same `--topic` (default [`DEFAULT_TOPIC`]) serves
+//! the same events, whichever node read them. See the [`fanout`] module
+//! for the details; in short:
+//!
+//! - the input's events are appended to the Redis stream `ssekit:TOPIC`
+//!   (lines available at once in one pipeline), and each node reads that
+//!   stream once and sends its entries to its own clients;
+//! - the SSE ids are the stream entry ids (`1733112233445-0`), the same on
+//!   every node: an input line's `id` is ignored, and a client can resume
+//!   with `Last-Event-ID` on any node, getting exactly the events it
+//!   missed, once each, from the node's memory or from the stream;
+//! - comments and retry times in the input are not published (only
+//!   events are; a notice on standard error says so, once);
+//! - a client without `Last-Event-ID` gets the events published from then
+//!   on; one whose `Last-Event-ID` cannot be resumed (not an entry id, or
+//!   trimmed from the stream) gets what is still retained, with a notice;
+//! - `--replay N` is the number of events each node keeps in memory; the
+//!   stream keeps at least as many, and at least 1,000;
+//! - a client more than 1 MiB or 30 s of events behind is disconnected
+//!   (rather than 256 frames), to resume with `Last-Event-ID`;
+//! - past `--max-connections` the answer is `503` with `Retry-After`, and
+//!   `503` too (with a text saying why) when Redis cannot be reached for a
+//!   new stream; open streams survive a Redis restart (the node reconnects
+//!   and resumes reading where it was);
+//! - the end of the input does not stop a node: start one with
+//!   `</dev/null` to only serve. With `--exit-on-eof`, once every line is
+//!   published, and after an invalid line, every stream ends with the
+//!   `retry:` hint of Ctrl-C (its clients resume on another node).
 
 use core::convert::Infallible;
 use core::pin::{pin, Pin};
@@ -61,7 +94,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 use futures_core::Stream;
-use http::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use http::header::{HeaderValue, ALLOW, CONTENT_TYPE, RETRY_AFTER};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -73,10 +106,12 @@ use ssekit_adapters::http::{
     channel, ConnectionLimit, LastEventId, Receiver, SseBody, TrySendError,
 };
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::encode;
+use crate::encode::{self, Parts};
+
+mod fanout;
 
 /// `eprintln!` that cannot panic: a message that cannot be written (standard
 /// error closed, or a pipe whose reader left) is lost, and serving goes on.
@@ -100,6 +135,9 @@ const SHUTDOWN_RETRY: Duration = Duration::from_secs(3);
 /// How long the connections get to close at the end.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The `--topic` of `--redis` when none is given.
+pub(crate) const DEFAULT_TOPIC: &str = "events";
+
 /// What `ssekit serve` was asked to do.
 #[derive(Debug)]
 pub(crate) struct Options {
@@ -113,6 +151,20 @@ pub(crate) struct Options {
     pub(crate) max_connections: Option<usize>,
     /// Whether to end every stream and exit when the input ends.
     pub(crate) exit_on_eof: bool,
+    /// The Redis to fan out through (`redis://HOST:PORT/`), if any.
+    pub(crate) redis: Option<String>,
+    /// The topic on that Redis.
+    pub(crate) topic: String,
+}
+
+/// Checks a `--topic`: any text but the empty one.
+pub(crate) fn parse_topic(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err(format!(
+            "the topic is empty: name one, such as {DEFAULT_TOPIC}"
+        ));
+    }
+    Ok(text.to_owned())
 }
 
 /// Reads a duration such as `15s`, `500ms`, `2m` or `0` (for `--heartbeat`).
@@ -191,13 +243,40 @@ struct Hub {
     closed: bool,
 }
 
+/// What every stream of a server gets: heartbeats, and its end at shutdown.
+struct Streams {
+    heartbeat: Duration,
+    shutdown: CancellationToken,
+}
+
+impl Streams {
+    fn new(heartbeat: Duration) -> Streams {
+        Streams {
+            heartbeat,
+            shutdown: CancellationToken::new(),
+        }
+    }
+
+    /// The `200` response streaming `body`, with heartbeats and the
+    /// `retry:` hint at shutdown.
+    fn respond<S>(&self, body: SseBody<S>) -> Response<Body>
+    where
+        S: Stream<Item = Bytes> + Send + 'static,
+    {
+        body.keep_alive(self.heartbeat)
+            .shutdown_token(self.shutdown.clone())
+            .shutdown_retry(SHUTDOWN_RETRY)
+            .response()
+            .map(BodyExt::boxed_unsync)
+    }
+}
+
 /// What every connection shares.
 pub(crate) struct State {
     hub: Mutex<Hub>,
     replay: usize,
-    heartbeat: Duration,
+    streams: Streams,
     limit: Option<ConnectionLimit>,
-    shutdown: CancellationToken,
 }
 
 impl State {
@@ -214,9 +293,8 @@ impl State {
                 closed: false,
             }),
             replay,
-            heartbeat,
+            streams: Streams::new(heartbeat),
             limit: max_connections.map(ConnectionLimit::new),
-            shutdown: CancellationToken::new(),
         }
     }
 
@@ -307,6 +385,102 @@ impl State {
         hub.closed = true;
         hub.clients.clear();
     }
+
+    /// The answer to a `GET` resuming after `last_id`: the stream, or `503`
+    /// past `--max-connections`.
+    fn respond(&self, last_id: Option<&str>) -> Response<Body> {
+        let permit = match &self.limit {
+            None => None,
+            Some(limit) => match limit.try_acquire() {
+                Ok(permit) => Some(permit),
+                Err(refused) => return refused.response(plain(format!("{refused}\n"))),
+            },
+        };
+        let mut body = SseBody::new(self.subscribe(last_id));
+        if let Some(permit) = permit {
+            body = body.hold(permit);
+        }
+        self.streams.respond(body)
+    }
+}
+
+/// Where the streams come from: this process's input alone, or a topic on
+/// Redis that every node's input feeds.
+#[derive(Clone)]
+pub(crate) enum Source {
+    /// The hub of this process.
+    Local(Arc<State>),
+    /// A node of the fan-out on Redis.
+    Redis(Arc<fanout::Node>),
+}
+
+impl From<Arc<State>> for Source {
+    fn from(state: Arc<State>) -> Source {
+        Source::Local(state)
+    }
+}
+
+impl Source {
+    fn streams(&self) -> &Streams {
+        match self {
+            Source::Local(state) => &state.streams,
+            Source::Redis(node) => &node.streams,
+        }
+    }
+
+    /// Starts reading standard input; the receiver says how it ended once
+    /// everything before the end is published.
+    fn read_stdin(&self) -> io::Result<oneshot::Receiver<InputEnd>> {
+        let (end_tx, end_rx) = oneshot::channel();
+        match self {
+            Source::Local(state) => {
+                let state = Arc::clone(state);
+                spawn_stdin(move |stdin| {
+                    let _ = end_tx.send(read_input(stdin, &state));
+                })?;
+            }
+            Source::Redis(node) => {
+                let (lines_tx, lines_rx) = mpsc::channel(fanout::QUEUE);
+                let max_size = node.max_event_size();
+                spawn_stdin(move |stdin| fanout::read_input(stdin, max_size, &lines_tx))?;
+                let node = Arc::clone(node);
+                tokio::spawn(async move {
+                    let _ = end_tx.send(node.publish(lines_rx).await);
+                });
+            }
+        }
+        Ok(end_rx)
+    }
+
+    /// What was published, for the notice at the end of the input, and
+    /// what is still served after it.
+    fn input_summary(&self) -> (String, String) {
+        match self {
+            Source::Local(state) => (
+                format!("{} frames", state.hub().published),
+                "the retained ones".to_owned(),
+            ),
+            Source::Redis(node) => node.input_summary(),
+        }
+    }
+
+    /// Ends every stream: after its queued frames here; with Redis, with
+    /// the `retry:` hint, so that clients resume on another node.
+    fn end_streams(&self) {
+        match self {
+            Source::Local(state) => state.close(),
+            Source::Redis(_) => self.streams().shutdown.cancel(),
+        }
+    }
+}
+
+/// Reads standard input on a thread of its own, which the process does
+/// not wait for at the end (a blocking read cannot be cancelled).
+fn spawn_stdin(read: impl FnOnce(io::StdinLock<'static>) + Send + 'static) -> io::Result<()> {
+    std::thread::Builder::new()
+        .name("ssekit-stdin".into())
+        .spawn(move || read(io::stdin().lock()))
+        .map(drop)
 }
 
 /// A client's stream: the frames it missed, then the live ones.
@@ -335,13 +509,19 @@ enum InputEnd {
     BadLine { number: u64, reason: String },
     /// On an I/O error.
     Failed(io::Error),
+    /// Publishing to Redis failed for good: why.
+    Unpublished(String),
 }
 
-/// Publishes every line of `input`; returns how it ended.
-fn read_input(mut input: impl BufRead, state: &State) -> InputEnd {
+/// Reads `input` line by line, handing the keys of each line that is not
+/// blank to `each` with its number, until the end, an invalid line, or an
+/// end that `each` gives.
+fn each_line(
+    mut input: impl BufRead,
+    mut each: impl FnMut(u64, Parts) -> Result<(), InputEnd>,
+) -> InputEnd {
     let mut line = Vec::new();
     let mut number = 0u64;
-    let mut next_id = 1u64;
     loop {
         line.clear();
         match input.read_until(b'\n', &mut line) {
@@ -354,10 +534,20 @@ fn read_input(mut input: impl BufRead, state: &State) -> InputEnd {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let mut parts = match encode::parse(&line) {
-            Ok(parts) => parts,
-            Err(reason) => return InputEnd::BadLine { number, reason },
+        let result = match encode::parse(&line) {
+            Ok(parts) => each(number, parts),
+            Err(reason) => Err(InputEnd::BadLine { number, reason }),
         };
+        if let Err(end) = result {
+            return end;
+        }
+    }
+}
+
+/// Publishes every line of `input`; returns how it ended.
+fn read_input(input: impl BufRead, state: &State) -> InputEnd {
+    let mut next_id = 1u64;
+    each_line(input, |number, mut parts| {
         if parts.is_event() {
             match parts.id.as_deref().map(str::parse::<u64>) {
                 None => {
@@ -368,17 +558,14 @@ fn read_input(mut input: impl BufRead, state: &State) -> InputEnd {
                 Some(Err(_)) => {}
             }
         }
-        let frame = match encode::frame_of(&parts).to_bytes() {
-            Ok(frame) => frame,
-            Err(err) => {
-                return InputEnd::BadLine {
-                    number,
-                    reason: encode::describe(err),
-                }
-            }
-        };
+        let frame = encode::frame_of(&parts)
+            .to_bytes()
+            .map_err(|err| InputEnd::BadLine {
+                number,
+                reason: encode::describe(err),
+            })?;
         if frame.is_empty() {
-            continue; // `{}`
+            return Ok(()); // `{}`
         }
         let id = if parts.is_event() {
             parts.id.map(String::into_boxed_str)
@@ -386,15 +573,19 @@ fn read_input(mut input: impl BufRead, state: &State) -> InputEnd {
             None
         };
         state.publish(id, frame);
-    }
+        Ok(())
+    })
 }
 
 /// Every response's body: an event stream, or a short text.
 type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, Infallible>;
 
+/// Answers one request: the stream for a `GET`, from `source`; `stalled`
+/// is cancelled to drop the connection of a client that stopped reading.
 async fn handle(
     request: Request<Incoming>,
-    state: Arc<State>,
+    source: Source,
+    stalled: CancellationToken,
 ) -> Result<Response<Body>, Infallible> {
     if request.method() != Method::GET {
         let mut response = text(
@@ -410,29 +601,19 @@ async fn handle(
         Ok(id) => id,
         Err(err) => return Ok(text(StatusCode::BAD_REQUEST, &format!("{err}\n"))),
     };
-    let permit = match &state.limit {
-        None => None,
-        Some(limit) => match limit.try_acquire() {
-            Ok(permit) => Some(permit),
-            Err(refused) => {
-                let body = Full::new(Bytes::from(format!("{refused}\n"))).boxed_unsync();
-                return Ok(refused.response(body));
-            }
-        },
-    };
-    let stream = state.subscribe(last_id.as_deref());
-    let mut body = SseBody::new(stream)
-        .keep_alive(state.heartbeat)
-        .shutdown_token(state.shutdown.clone())
-        .shutdown_retry(SHUTDOWN_RETRY);
-    if let Some(permit) = permit {
-        body = body.hold(permit);
-    }
-    Ok(body.response().map(BodyExt::boxed_unsync))
+    Ok(match &source {
+        Source::Local(state) => state.respond(last_id.as_deref()),
+        Source::Redis(node) => node.respond(last_id.as_deref(), &stalled).await,
+    })
+}
+
+/// A plain-text body.
+fn plain(message: String) -> Body {
+    Full::new(Bytes::from(message)).boxed_unsync()
 }
 
 fn text(status: StatusCode, message: &str) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from(message.to_owned())).boxed_unsync());
+    let mut response = Response::new(plain(message.to_owned()));
     *response.status_mut() = status;
     response.headers_mut().insert(
         CONTENT_TYPE,
@@ -441,14 +622,34 @@ fn text(status: StatusCode, message: &str) -> Response<Body> {
     response
 }
 
+/// A `503` saying `message`, with `Retry-After: 5`.
+fn unavailable(message: &str) -> Response<Body> {
+    let mut response = text(StatusCode::SERVICE_UNAVAILABLE, message);
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+    response
+}
+
 /// One accepted connection, served by [`handle`] until the client leaves
 /// (HTTP/1.1 or HTTP/2); spawn it, or watch it for a graceful shutdown.
 pub(crate) fn connection(
     builder: &auto::Builder<TokioExecutor>,
     socket: TcpStream,
-    state: Arc<State>,
+    source: impl Into<Source>,
 ) -> impl GracefulConnection<Error = Box<dyn core::error::Error + Send + Sync>> + Send + 'static {
-    let service = service_fn(move |request| handle(request, Arc::clone(&state)));
+    watched_connection(builder, socket, source.into(), CancellationToken::new())
+}
+
+/// [`connection`], whose streams cancel `stalled` when their client stopped
+/// reading: drop the connection then.
+fn watched_connection(
+    builder: &auto::Builder<TokioExecutor>,
+    socket: TcpStream,
+    source: Source,
+    stalled: CancellationToken,
+) -> impl GracefulConnection<Error = Box<dyn core::error::Error + Send + Sync>> + Send + 'static {
+    let service = service_fn(move |request| handle(request, source.clone(), stalled.clone()));
     builder
         .serve_connection(TokioIo::new(socket), service)
         .into_owned()
@@ -484,6 +685,20 @@ fn listen_error(addr: &str, err: &io::Error) -> String {
 }
 
 async fn serve(options: Options) -> ExitCode {
+    let source = match &options.redis {
+        None => Source::Local(Arc::new(State::new(
+            options.replay,
+            options.heartbeat,
+            options.max_connections,
+        ))),
+        Some(url) => match fanout::Node::connect(url, &options).await {
+            Ok(node) => Source::Redis(Arc::new(node)),
+            Err(message) => {
+                note!("{message}");
+                return ExitCode::from(1);
+            }
+        },
+    };
     let listener = match TcpListener::bind(&options.addr).await {
         Ok(listener) => listener,
         Err(err) => {
@@ -496,26 +711,13 @@ async fn serve(options: Options) -> ExitCode {
         Err(_) => note!("ssekit serve: listening on http://{}/", options.addr),
     }
 
-    let state = Arc::new(State::new(
-        options.replay,
-        options.heartbeat,
-        options.max_connections,
-    ));
-
-    // Standard input is read on a thread of its own, which the process
-    // does not wait for at the end (a blocking read cannot be cancelled).
-    let (input_tx, mut input_end) = oneshot::channel();
-    let reader_state = Arc::clone(&state);
-    let spawned = std::thread::Builder::new()
-        .name("ssekit-stdin".into())
-        .spawn(move || {
-            let end = read_input(io::stdin().lock(), &reader_state);
-            let _ = input_tx.send(end);
-        });
-    if let Err(err) = spawned {
-        note!("ssekit serve: cannot start reading standard input: {err}");
-        return ExitCode::from(1);
-    }
+    let mut input_end = match source.read_stdin() {
+        Ok(end) => end,
+        Err(err) => {
+            note!("ssekit serve: cannot start reading standard input: {err}");
+            return ExitCode::from(1);
+        }
+    };
 
     let graceful = GracefulShutdown::new();
     let builder = auto::Builder::new(TokioExecutor::new());
@@ -535,10 +737,22 @@ async fn serve(options: Options) -> ExitCode {
                         continue;
                     }
                 };
-                let connection = graceful.watch(connection(&builder, socket, Arc::clone(&state)));
+                let stalled = CancellationToken::new();
+                let connection = graceful.watch(watched_connection(
+                    &builder,
+                    socket,
+                    source.clone(),
+                    stalled.clone(),
+                ));
                 tokio::spawn(async move {
-                    // A client that leaves mid-stream is no error of ours.
-                    let _ = connection.await;
+                    tokio::select! {
+                        // A client that leaves mid-stream is no error of ours.
+                        _ = connection => {}
+                        () = stalled.cancelled() => note!(
+                            "ssekit serve: a client stopped reading, too far behind; its connection \
+                             was closed, and it can reconnect with Last-Event-ID to get what it missed"
+                        ),
+                    }
                 });
             }
             signal = &mut ctrl_c, if signals => match signal {
@@ -552,14 +766,14 @@ async fn serve(options: Options) -> ExitCode {
                 reading = false;
                 match end {
                     Ok(InputEnd::Eof) | Err(_) => {
-                        let published = state.hub().published;
+                        let (published, served) = source.input_summary();
                         if options.exit_on_eof {
-                            note!("ssekit serve: the input ended after {published} frames; ending every stream (--exit-on-eof)");
+                            note!("ssekit serve: the input ended after {published}; ending every stream (--exit-on-eof)");
                             break Stop::InputEnded;
                         }
                         note!(
-                            "ssekit serve: the input ended after {published} frames; still serving \
-                             the retained ones until Ctrl-C"
+                            "ssekit serve: the input ended after {published}; still serving \
+                             {served} until Ctrl-C"
                         );
                     }
                     Ok(InputEnd::BadLine { number, reason }) => {
@@ -568,6 +782,10 @@ async fn serve(options: Options) -> ExitCode {
                     }
                     Ok(InputEnd::Failed(err)) => {
                         note!("ssekit serve: cannot read input: {err}; stopping");
+                        break Stop::BadInput(1);
+                    }
+                    Ok(InputEnd::Unpublished(why)) => {
+                        note!("ssekit serve: {why}; stopping");
                         break Stop::BadInput(1);
                     }
                 }
@@ -581,15 +799,15 @@ async fn serve(options: Options) -> ExitCode {
                 "ssekit serve: shutting down: every stream ends, with a hint to reconnect in {} s",
                 SHUTDOWN_RETRY.as_secs()
             );
-            state.shutdown.cancel();
+            source.streams().shutdown.cancel();
             ExitCode::SUCCESS
         }
         Stop::InputEnded => {
-            state.close();
+            source.end_streams();
             ExitCode::SUCCESS
         }
         Stop::BadInput(status) => {
-            state.close();
+            source.end_streams();
             ExitCode::from(status)
         }
     };

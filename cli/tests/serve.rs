@@ -3,215 +3,20 @@
 //! connection limit, heartbeats, the end of input, and Ctrl-C.
 //!
 //! Every wait is bounded, and every process started is killed when its
-//! guard drops, so that a failing test leaves nothing behind. Unix only:
-//! SIGINT is sent with `kill`.
+//! guard drops (see `serve_common`), so that a failing test leaves nothing
+//! behind. Unix only: SIGINT is sent with `kill`.
 #![cfg(unix)]
 
 use core::time::Duration;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::Instant;
 
-/// The longest any single wait may take.
-const WAIT: Duration = Duration::from_secs(10);
+mod serve_common;
 
-/// Sends each line `from` gives on a channel, from a thread of its own.
-fn lines_of(from: impl Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(from).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-/// Reads lines from `rx` until `done` says so, for at most `WAIT`; panics
-/// with what was read if it does not come.
-fn read_until(
-    rx: &Receiver<String>,
-    what: &str,
-    mut done: impl FnMut(&str) -> bool,
-) -> Vec<String> {
-    let deadline = Instant::now() + WAIT;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) => {
-                let stop = done(&line);
-                seen.push(line);
-                if stop {
-                    return seen;
-                }
-            }
-            Err(RecvTimeoutError::Timeout) => panic!("no {what} within {WAIT:?}; got {seen:#?}"),
-            Err(RecvTimeoutError::Disconnected) => {
-                panic!("the output ended before {what}; got {seen:#?}")
-            }
-        }
-    }
-}
-
-/// Everything `rx` gives until its writer ends, for at most `WAIT`.
-fn read_to_end(rx: &Receiver<String>, what: &str) -> Vec<String> {
-    let deadline = Instant::now() + WAIT;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) => seen.push(line),
-            Err(RecvTimeoutError::Disconnected) => return seen,
-            Err(RecvTimeoutError::Timeout) => {
-                panic!("{what} did not end within {WAIT:?}; got {seen:#?}")
-            }
-        }
-    }
-}
-
-/// Waits at most `WAIT` for `child` to exit.
-fn wait_exit(child: &mut Child, what: &str) -> ExitStatus {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not exit within {WAIT:?}"
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// A running `ssekit serve`, killed on drop.
-struct Server {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stderr: Receiver<String>,
-    url: String,
-}
-
-impl Server {
-    /// Starts `ssekit serve --addr 127.0.0.1:0 <args>` and waits until it
-    /// listens.
-    fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ssekit"))
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("ssekit starts");
-        let stdin = child.stdin.take();
-        let stderr = lines_of(child.stderr.take().unwrap());
-        let mut server = Server {
-            child,
-            stdin,
-            stderr,
-            url: String::new(),
-        };
-        let lines = read_until(&server.stderr, "listening line", |l| {
-            l.contains("listening on http://")
-        });
-        let line = lines.last().unwrap();
-        let start = line.find("http://").unwrap();
-        server.url = line[start..].trim().to_owned();
-        assert!(server.url.starts_with("http://127.0.0.1:"), "{line}");
-        server
-    }
-
-    /// Writes lines to its standard input.
-    fn send(&mut self, lines: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin open");
-        stdin.write_all(lines.as_bytes()).unwrap();
-        stdin.flush().unwrap();
-    }
-
-    /// Closes its standard input.
-    fn end_input(&mut self) {
-        self.stdin = None;
-    }
-
-    /// Waits for a line on its standard error containing `needle`.
-    fn expect_stderr(&self, needle: &str) -> String {
-        read_until(&self.stderr, needle, |l| l.contains(needle))
-            .pop()
-            .unwrap()
-    }
-
-    fn interrupt(&self) {
-        let status = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success());
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A `curl -N` client, killed on drop.
-struct Curl {
-    child: Child,
-    lines: Receiver<String>,
-}
-
-impl Curl {
-    /// `curl -sN <args> URL`, its output read line by line.
-    fn get(url: &str, args: &[&str]) -> Curl {
-        let mut child = Command::new("curl")
-            .args(["-sN", "--max-time", "20", "--noproxy", "*"])
-            .args(args)
-            .arg(url)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("curl runs (it is needed by these tests)");
-        let lines = lines_of(child.stdout.take().unwrap());
-        Curl { child, lines }
-    }
-
-    /// Lines until the one equal to `last`.
-    fn until(&self, last: &str) -> Vec<String> {
-        read_until(&self.lines, last, |l| l == last)
-    }
-}
-
-impl Drop for Curl {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The `id:` values among `lines`, in order.
-fn ids(lines: &[String]) -> Vec<String> {
-    lines
-        .iter()
-        .filter_map(|l| l.strip_prefix("id: "))
-        .map(str::to_owned)
-        .collect()
-}
-
-fn events(range: core::ops::RangeInclusive<u32>) -> String {
-    range
-        .map(|n| format!("{{\"data\":\"event {n}\"}}\n"))
-        .collect()
-}
+use serve_common::*;
 
 #[test]
 fn events_arrive_in_order_and_a_resuming_client_gets_what_it_missed_once() {
@@ -307,37 +112,17 @@ fn past_the_connection_limit_the_answer_is_503_with_retry_after() {
     let first = Curl::get(&server.url, &[]);
     first.until("data: event 1");
 
-    let refused = Curl::get(&server.url, &["-i"]);
-    let reply = read_to_end(&refused.lines, "the refusal");
-    let lower: Vec<String> = reply
-        .iter()
-        .map(|l| l.trim_end().to_ascii_lowercase())
-        .collect();
-    assert!(lower[0].starts_with("http/1.1 503"), "{reply:#?}");
-    assert!(lower.iter().any(|l| l == "retry-after: 5"), "{reply:#?}");
+    let lower = refusal(&server.url);
     assert!(
         lower
             .iter()
             .any(|l| l.contains("too many open event streams")),
-        "{reply:#?}"
+        "{lower:#?}"
     );
 
-    // Once the first client leaves (seen at the next heartbeat at the
-    // latest), there is room again.
+    // Once the first client leaves, there is room again.
     drop(first);
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let again = Curl::get(&server.url, &["-i"]);
-        let status = read_until(&again.lines, "a status line", |_| true).remove(0);
-        if status.starts_with("HTTP/1.1 200") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still refused after {WAIT:?}: {status}"
-        );
-        thread::sleep(Duration::from_millis(100));
-    }
+    wait_admitted(&server.url);
 }
 
 #[test]
@@ -427,11 +212,7 @@ fn an_invalid_line_is_named_and_stops_the_server_with_status_2() {
 fn an_address_in_use_is_explained() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let output = Command::new(env!("CARGO_BIN_EXE_ssekit"))
-        .args(["serve", "--addr", &addr])
-        .stdin(Stdio::null())
-        .output()
-        .expect("ssekit runs");
+    let output = serve_output(&["--addr", &addr]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(
@@ -442,11 +223,7 @@ fn an_address_in_use_is_explained() {
 
 #[test]
 fn a_bad_heartbeat_is_a_usage_error() {
-    let output = Command::new(env!("CARGO_BIN_EXE_ssekit"))
-        .args(["serve", "--heartbeat", "15"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("ssekit runs");
+    let output = serve_output(&["--heartbeat", "15"]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("has no unit"), "{stderr}");
