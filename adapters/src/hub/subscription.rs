@@ -178,7 +178,11 @@ impl Subscription {
             let before = self.cursor;
             match config.slow_policy {
                 SlowPolicy::Disconnect => {
-                    Counters::add(&common.counters.disconnected_slow, 1);
+                    // Marked, so that a sweep before this subscription is
+                    // dropped does not count it a second time.
+                    if !self.shared.killed.swap(true, Ordering::AcqRel) {
+                        Counters::add(&common.counters.disconnected_slow, 1);
+                    }
                     return Fill::End;
                 }
                 SlowPolicy::KeepLatest => self.cursor = head - 1,

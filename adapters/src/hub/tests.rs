@@ -306,6 +306,32 @@ async fn a_subscriber_that_stopped_reading_is_found_by_the_sweep_within_its_time
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_subscriber_ended_on_its_read_is_counted_once_and_dropped_if_it_stops_there() {
+    let hub = Hub::new(HubConfig {
+        max_backlog_bytes: 1_000,
+        ..HubConfig::default()
+    });
+    let mut slow = hub.subscribe("t", None).unwrap();
+    let token = slow.disconnect_token();
+    for n in 0..100 {
+        hub.publish("t", &event(&format!("{n:040}"))).unwrap();
+    }
+    // Its read finds it past the bound: the retry hint, counted once.
+    assert_eq!(
+        slow.next().now_or_never(),
+        Some(Some(Bytes::from_static(b"retry: 1000\n\n")))
+    );
+    assert_eq!(hub.stats().disconnected_slow, 1);
+    // The server cannot write the hint (the client stopped reading) and
+    // never polls the end: the sweep has the connection dropped, without
+    // counting the subscriber again.
+    hub.expire();
+    assert!(token.is_cancelled());
+    let stats = hub.stats();
+    assert_eq!((stats.disconnected_slow, stats.disconnected_stalled), (1, 0));
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_replay_is_not_a_backlog() {
     let hub = Hub::new(HubConfig {
         max_backlog_bytes: 100,

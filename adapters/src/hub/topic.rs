@@ -209,12 +209,14 @@ impl Topic {
                 }
                 None => true,
             };
-            if over
-                && config.slow_policy == SlowPolicy::Disconnect
-                && !sub.killed.swap(true, Ordering::AcqRel)
-            {
-                Counters::add(&self.common.counters.disconnected_stalled, 1);
-                Counters::add(&self.common.counters.disconnected_slow, 1);
+            if over && config.slow_policy == SlowPolicy::Disconnect {
+                if !sub.killed.swap(true, Ordering::AcqRel) {
+                    Counters::add(&self.common.counters.disconnected_stalled, 1);
+                    Counters::add(&self.common.counters.disconnected_slow, 1);
+                }
+                // Also one that its own read ended and that is still here:
+                // its `retry:` hint is stuck behind a client that stopped
+                // reading since, and only the server can drop it.
                 sub.token.cancel();
             }
         }
