@@ -5,8 +5,8 @@
 
 mod redis_common;
 
-use std::collections::HashSet;
 use core::time::Duration;
+use std::collections::HashSet;
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -366,4 +366,64 @@ async fn a_slow_subscriber_is_ended_and_catches_up_by_replay() {
         );
     }
     assert_eq!(a.hub().stats().disconnected_slow, 1);
+}
+
+#[tokio::test]
+async fn an_id_ahead_of_the_stream_is_unknown() {
+    let url = redis_url();
+    let config = redis_config("ahead");
+    let a = node(&url, HubConfig::default(), &config).await;
+    publish_range(&a, "t", 0..3).await;
+    let sub = a.subscribe("t", Some("99999999999999-0")).await.unwrap();
+    assert_eq!(sub.resume(), Resume::Gap(GapReason::Unknown));
+}
+
+/// A client that replays, then falls behind while the stream is trimmed
+/// far past it, is ended with the retry hint after the events it got in
+/// order (no silent hole), and its next resume is a gap, not an exact
+/// resume over the trimmed entries.
+#[tokio::test]
+async fn a_client_overtaken_by_trimming_is_ended_and_then_told_of_the_gap() {
+    let url = redis_url();
+    let mut config = redis_config("overtaken");
+    config.stream_max_len = 1_000;
+    let mut hub = HubConfig::default();
+    hub.replay_events = 5;
+    let a = node(&url, hub.clone(), &config).await;
+    let ids: Vec<_> = {
+        let events: Vec<Event> = (0..1_500).map(|n| Event::new(n.to_string())).collect();
+        a.publish_all("t", &events).await.unwrap()
+    };
+    // 1,000 or more are kept; resume 900 behind the end.
+    let from = ids[599].to_string();
+    let b = node(&url, hub, &config).await;
+    let mut sub = b.subscribe("t", Some(&from)).await.unwrap();
+    assert_eq!(sub.resume(), Resume::Exact);
+    // The first batch (those 900) came with the subscription; now the
+    // stream moves on by far more than its length, and the node's 5-event
+    // window with it.
+    for chunk in 0..10 {
+        let events: Vec<Event> = (0..1_000)
+            .map(|n| Event::new(format!("more {chunk} {n}")))
+            .collect();
+        a.publish_all("t", &events).await.unwrap();
+    }
+    let mut got = 0;
+    let mut last = String::new();
+    loop {
+        let text = next_frame(&mut sub)
+            .await
+            .expect("a retry hint before the end");
+        if text.starts_with("retry:") {
+            break;
+        }
+        let (id, data) = parse(&text);
+        assert_eq!(data, (600 + got).to_string(), "in order, no hole");
+        got += 1;
+        last = id;
+    }
+    assert_eq!(got, 900, "the first batch, then the end");
+    assert!(next_frame(&mut sub).await.is_none());
+    let again = b.subscribe("t", Some(&last)).await.unwrap();
+    assert_eq!(again.resume(), Resume::Gap(GapReason::TooOld));
 }

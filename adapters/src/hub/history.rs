@@ -17,6 +17,9 @@ pub(crate) struct HistoryBatch {
     /// Positions and frames, with positions increasing, all above the
     /// `after` asked for.
     pub(crate) entries: Vec<(Position, Bytes)>,
+    /// Entries right after `after` are gone from the history (trimmed): a
+    /// replay from there would have a gap.
+    pub(crate) gap: bool,
 }
 
 /// A read of the history.

@@ -333,16 +333,6 @@ impl Hub {
         )
     }
 
-    /// Gives back a place [`admit`](Hub::admit) took, unused.
-    pub(crate) fn release(&self, topic: &Topic) {
-        topic.subscribers.fetch_sub(1, Ordering::AcqRel);
-        self.inner
-            .common
-            .counters
-            .subscribers
-            .fetch_sub(1, Ordering::AcqRel);
-    }
-
     /// Checks the limits and takes a place for a new subscriber.
     pub(crate) fn admit(&self, name: &str, base: Position) -> Result<Arc<Topic>, SubscribeError> {
         let common = &self.inner.common;
@@ -351,15 +341,18 @@ impl Hub {
             Counters::add(&common.counters.refused_limit, 1);
             SubscribeError::new(max, config.limit_retry_after)
         };
-        let topic = self
-            .topic(name, base)
-            .ok_or_else(|| refuse(config.max_topics))?;
+        // The hub-wide limit first, so that a refused subscription does
+        // not make a topic.
         if common.counters.subscribers.fetch_add(1, Ordering::AcqRel)
             >= config.max_subscribers as u64
         {
             common.counters.subscribers.fetch_sub(1, Ordering::AcqRel);
             return Err(refuse(config.max_subscribers));
         }
+        let Some(topic) = self.topic(name, base) else {
+            common.counters.subscribers.fetch_sub(1, Ordering::AcqRel);
+            return Err(refuse(config.max_topics));
+        };
         if topic.subscribers.fetch_add(1, Ordering::AcqRel) >= config.max_subscribers_per_topic {
             topic.subscribers.fetch_sub(1, Ordering::AcqRel);
             common.counters.subscribers.fetch_sub(1, Ordering::AcqRel);
@@ -434,7 +427,9 @@ impl Hub {
         let mut stats = self.inner.common.counters.snapshot();
         let topics = lock(&self.inner.topics);
         stats.topics = topics.len() as u64;
+        stats.backlog_bytes = 0;
         for topic in topics.values() {
+            stats.backlog_bytes += topic.backlog_bytes.load(Ordering::Relaxed);
             let state = lock(&topic.state);
             stats.retained_events += state.ring.len() as u64;
             stats.retained_bytes += state.ring.retained_bytes() as u64;

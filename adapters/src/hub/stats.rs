@@ -29,7 +29,8 @@ pub struct HubStats {
     pub delivered: u64,
     /// Subscriptions that resumed exactly after their `Last-Event-ID`.
     pub resumed: u64,
-    /// `Last-Event-ID`s older than the replay window.
+    /// `Last-Event-ID`s older than the replay window, and replays or live
+    /// streams ended because the history they needed was trimmed away.
     pub gaps_too_old: u64,
     /// `Last-Event-ID`s from an earlier epoch of the topic (the history
     /// they belong to is gone).

@@ -234,8 +234,14 @@ impl Subscription {
     }
 
     /// Moves to the window at the first entry after `after`.
-    fn enter_window(&mut self, after: Position) {
+    /// Moves to the window at the first entry after `after`, if the window
+    /// holds everything after it: checked and done under one lock, so that
+    /// no eviction comes in between. Returns whether it did.
+    fn enter_window(&mut self, after: Position) -> bool {
         let state = lock(&self.topic.state);
+        if after < state.ring.base() {
+            return false;
+        }
         self.cursor = state.ring.seq_after_key(after);
         if after > state.ring.last_key() {
             self.skip_through = Some(after);
@@ -243,36 +249,59 @@ impl Subscription {
         self.shared.cursor.store(self.cursor, Ordering::Relaxed);
         drop(state);
         self.phase = Phase::Live;
+        true
     }
 
     fn poll_fetch(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Phase::Fetching { after, fut } = &mut self.phase else {
-            return Poll::Ready(());
+        let (after, pending) = match &self.phase {
+            Phase::Fetching { after, fut } => (*after, fut.is_some()),
+            _ => return Poll::Ready(()),
         };
-        let after = *after;
-        if fut.is_none() {
-            let base = lock(&self.topic.state).ring.base();
-            let Some(history) = self.topic.common.history.clone().filter(|_| after < base) else {
-                self.enter_window(after);
+        if !pending {
+            if self.enter_window(after) {
+                return Poll::Ready(());
+            }
+            let Some(history) = self.topic.common.history.clone() else {
+                // Below the window of a hub without history: cannot happen
+                // (local subscriptions never fetch); end rather than skip.
+                self.phase = Phase::Ending;
                 return Poll::Ready(());
             };
-            *fut = Some(SyncWrapper::new(history.after(
-                &self.topic.name,
+            let read = history.after(&self.topic.name, after, HISTORY_BATCH);
+            self.phase = Phase::Fetching {
                 after,
-                HISTORY_BATCH,
-            )));
+                fut: Some(SyncWrapper::new(read)),
+            };
         }
-        let Some(future) = fut.as_mut() else {
+        let Phase::Fetching {
+            fut: Some(future), ..
+        } = &mut self.phase
+        else {
             return Poll::Ready(());
         };
         let result = match future.get_mut().as_mut().poll(cx) {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(result) => result,
         };
-        *fut = None;
-        let counters = &self.topic.common.counters;
+        self.phase = Phase::Fetching { after, fut: None };
+        let topic = Arc::clone(&self.topic);
+        let counters = &topic.common.counters;
         match result {
-            Ok(read) if read.entries.is_empty() => self.enter_window(after),
+            // The history lost entries after `after` (trimmed while this
+            // replay went on), or has nothing more while the window starts
+            // later: the replay would have a gap. The stream ends with the
+            // retry hint, and the client's reconnection is answered with
+            // `Resume::Gap`.
+            Ok(read) if read.gap => {
+                Counters::add(&counters.gaps_too_old, 1);
+                self.phase = Phase::Ending;
+            }
+            Ok(read) if read.entries.is_empty() => {
+                if !self.enter_window(after) {
+                    Counters::add(&counters.gaps_too_old, 1);
+                    self.phase = Phase::Ending;
+                }
+            }
             Ok(read) => {
                 let mut last = after;
                 let mut count = 0;
@@ -363,6 +392,7 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
+        self.topic.unregister(&self.registered);
         let mut state = lock(&self.topic.state);
         state.subscribers.remove(&self.id);
         drop(state);

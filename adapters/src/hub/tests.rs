@@ -328,7 +328,10 @@ async fn a_subscriber_ended_on_its_read_is_counted_once_and_dropped_if_it_stops_
     hub.expire();
     assert!(token.is_cancelled());
     let stats = hub.stats();
-    assert_eq!((stats.disconnected_slow, stats.disconnected_stalled), (1, 0));
+    assert_eq!(
+        (stats.disconnected_slow, stats.disconnected_stalled),
+        (1, 0)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -365,12 +368,13 @@ async fn limits_refuse_with_503() {
     assert_eq!(err.response(()).status(), 503);
     let _c = hub.subscribe("u", None).unwrap();
     assert_eq!(hub.subscribe("u", None).unwrap_err().max(), 3);
+    assert_eq!(hub.stats().topics, 2, "a refused subscription makes no topic");
+    drop(a);
     assert_eq!(
         hub.subscribe("v", None).unwrap_err().max(),
         2,
         "a third topic"
     );
-    drop(a);
     hub.subscribe("t", None).expect("a place was freed");
 
     let big = event(&"x".repeat(100));

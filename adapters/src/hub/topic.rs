@@ -116,6 +116,8 @@ pub(crate) struct Topic {
     head: AtomicU64,
     waiters: Mutex<Waiters>,
     pub(crate) subscribers: AtomicUsize,
+    /// The unread bytes of this topic's subscribers, as of the last sweep.
+    pub(crate) backlog_bytes: AtomicU64,
 }
 
 impl Topic {
@@ -137,6 +139,7 @@ impl Topic {
                 generation: 0,
             }),
             subscribers: AtomicUsize::new(0),
+            backlog_bytes: AtomicU64::new(0),
         }
     }
 
@@ -252,6 +255,42 @@ impl Topic {
             *registered = Some((current, waker.clone()));
         }
         false
+    }
+
+    /// Takes back the waker a dropped subscription registered, so that a
+    /// quiet topic's list does not grow with every connection that comes
+    /// and goes.
+    pub(crate) fn unregister(&self, registered: &Option<(u64, Waker)>) {
+        let Some((generation, waker)) = registered else {
+            return;
+        };
+        let mut waiters = lock(&self.waiters);
+        if waiters.generation != *generation {
+            return; // woken and emptied since
+        }
+        if let Some(index) = waiters.wakers.iter().position(|w| w.will_wake(waker)) {
+            waiters.wakers.swap_remove(index);
+        }
+    }
+
+    /// Ends every subscriber (their streams end with the retry hint, their
+    /// tokens are cancelled): the topic lost events they would have
+    /// needed, and their reconnection is answered with a gap. Returns how
+    /// many.
+    pub(crate) fn end_all(&self) -> u64 {
+        let mut ended = 0;
+        {
+            let state = lock(&self.state);
+            for sub in state.subscribers.values() {
+                if !sub.killed.swap(true, Ordering::AcqRel) {
+                    ended += 1;
+                }
+                sub.token.cancel();
+            }
+        }
+        Counters::add(&self.common.counters.gaps_too_old, ended);
+        self.wake_all();
+        ended
     }
 
     /// Wakes every registered subscriber, reusing the list's storage.

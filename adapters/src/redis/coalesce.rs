@@ -40,20 +40,37 @@ impl<K: Hash + Eq + Clone, V: Clone> Coalesce<K, V> {
     /// one, else from `request`, which the others asking meanwhile share.
     /// (If the task running the request is dropped, one of the waiting
     /// tasks runs its own.)
-    pub(crate) async fn run<F>(&self, key: K, request: impl FnOnce() -> F) -> V
+    /// An answer that `reusable` refuses (an error) is not kept for the
+    /// next asks.
+    pub(crate) async fn run<F>(
+        &self,
+        key: K,
+        reusable: impl Fn(&V) -> bool,
+        request: impl FnOnce() -> F,
+    ) -> V
     where
         F: Future<Output = V>,
     {
         let cell = {
             let mut inflight = lock(&self.inflight);
             let now = Instant::now();
-            inflight.retain(|_, (_, done)| done.is_none_or_fresh(now, self.reuse));
+            // Answers too old go, and asks every asker left (no holder but
+            // the map, no answer yet).
+            inflight.retain(|_, (cell, done)| match done {
+                Some(_) => done.is_none_or_fresh(now, self.reuse),
+                None => Arc::strong_count(cell) > 1 || cell.initialized(),
+            });
             Arc::clone(&inflight.entry(key.clone()).or_default().0)
         };
         let value = cell.get_or_init(request).await.clone();
-        if let Some((c, done)) = lock(&self.inflight).get_mut(&key) {
+        let mut inflight = lock(&self.inflight);
+        if let Some((c, done)) = inflight.get_mut(&key) {
             if Arc::ptr_eq(c, &cell) && done.is_none() {
-                *done = Some(Instant::now());
+                if reusable(&value) {
+                    *done = Some(Instant::now());
+                } else {
+                    inflight.remove(&key);
+                }
             }
         }
         value
@@ -91,11 +108,15 @@ mod tests {
                 (Arc::clone(&coalesce), Arc::clone(&requests), wait.clone());
             tasks.push(tokio::spawn(async move {
                 coalesce
-                    .run(7, || async move {
-                        requests.fetch_add(1, Ordering::SeqCst);
-                        let _ = wait.wait_for(|go| *go).await;
-                        42
-                    })
+                    .run(
+                        7,
+                        |_| true,
+                        || async move {
+                            requests.fetch_add(1, Ordering::SeqCst);
+                            let _ = wait.wait_for(|go| *go).await;
+                            42
+                        },
+                    )
                     .await
             }));
         }
@@ -115,15 +136,22 @@ mod tests {
         }
         assert_eq!(requests.load(Ordering::SeqCst), 1);
         assert_eq!(
-            coalesce.run(7, || async { 43 }).await,
+            coalesce.run(7, |_| true, || async { 43 }).await,
             42,
             "an answer just given is reused"
         );
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert_eq!(
-            coalesce.run(7, || async { 43 }).await,
+            coalesce.run(7, |_| true, || async { 43 }).await,
             43,
             "an older one is not"
+        );
+        let refused = |v: &u32| *v != 0;
+        assert_eq!(coalesce.run(8, refused, || async { 0 }).await, 0);
+        assert_eq!(
+            coalesce.run(8, refused, || async { 5 }).await,
+            5,
+            "an error is not reused"
         );
     }
 }

@@ -102,7 +102,9 @@ fn frame(id: &str, fields: &Value) -> Result<Bytes, String> {
     if let Some(t) = event_type.filter(|t| !t.is_empty()) {
         event = event.event_type(t);
     }
-    event.to_bytes().map_err(|err| std::format!("entry {id}: {err}"))
+    event
+        .to_bytes()
+        .map_err(|err| std::format!("entry {id}: {err}"))
 }
 
 fn bytes_of(value: &Value) -> Option<&[u8]> {

@@ -252,25 +252,19 @@ struct StreamHistory {
 }
 
 impl History for StreamHistory {
-    fn after(&self, topic: &str, after: Position, limit: usize) -> HistoryFuture {
+    fn after(&self, topic: &str, after: Position, _limit: usize) -> HistoryFuture {
         let commands = Arc::clone(&self.commands);
         let counters = Arc::clone(&self.counters);
         let key = commands.key(topic);
         Box::pin(async move {
             counters.history_reads.fetch_add(1, Ordering::Relaxed);
-            let reply = commands
-                .query(
-                    redis::cmd("XRANGE")
-                        .arg(&key)
-                        .arg(std::format!("({after}"))
-                        .arg("+")
-                        .arg("COUNT")
-                        .arg(limit),
-                )
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut batch = HistoryBatch::default();
-            for (position, frame) in entries(&reply)? {
+            let (read, info) = range_and_info(&commands, &key, after).await?;
+            let mut batch = HistoryBatch {
+                gap: info.trimmed_after(after),
+                ..HistoryBatch::default()
+            };
+            let last = read.last().map(|(position, _)| *position);
+            for (position, frame) in read {
                 match frame {
                     Ok(frame) => batch.entries.push((position, frame)),
                     Err(_) => {
@@ -280,8 +274,8 @@ impl History for StreamHistory {
             }
             // A batch of malformed entries only still moves the replay on.
             if batch.entries.is_empty() {
-                if let Some((position, _)) = entries(&reply)?.last() {
-                    batch.entries.push((*position, bytes::Bytes::new()));
+                if let Some(position) = last {
+                    batch.entries.push((position, bytes::Bytes::new()));
                 }
             }
             Ok(batch)
@@ -289,39 +283,101 @@ impl History for StreamHistory {
     }
 }
 
-/// What a resume older than the window learns in its first round trip.
+/// What a resume outside the window learns in its first round trip.
 #[derive(Clone)]
 struct FirstRead {
+    /// Entries right after the ID may be gone from the stream.
     trimmed: bool,
+    /// The ID is past every entry the stream ever had: not one of its IDs.
+    ahead: bool,
     entries: Vec<(Position, bytes::Bytes)>,
 }
 
-/// Whether `XINFO STREAM`'s reply says entries after `after` are gone.
-fn trimmed(reply: &redis::Value, after: Position) -> Result<bool, String> {
-    let info: HashMap<String, redis::Value> = redis::from_redis_value_ref(reply)
-        .map_err(|e| std::format!("unexpected XINFO reply: {e}"))?;
-    let number = |name: &str| -> u64 {
-        info.get(name)
-            .and_then(|v| redis::from_redis_value_ref::<u64>(v).ok())
-            .unwrap_or(0)
-    };
-    if number("entries-added") <= number("length") {
-        return Ok(false);
+/// What `XINFO STREAM` says about a stream's history.
+#[derive(Clone, Copy, Debug, Default)]
+struct StreamInfo {
+    /// Entries were removed (`entries-added` above `length`; Redis 7), or
+    /// that cannot be told (Redis 5 and 6): then assumed.
+    removed: bool,
+    /// The oldest entry left, if any.
+    first: Option<Position>,
+    /// The newest ID the stream ever gave (`0-0` for no stream).
+    last_generated: Position,
+}
+
+impl StreamInfo {
+    /// Whether entries right after `after` may be gone: some were removed,
+    /// and `after` is older than the first one left. (When `after` is
+    /// exactly the newest entry removed nothing is missing, but this
+    /// cannot be told: it is reported as a gap, never the other way round.)
+    fn trimmed_after(&self, after: Position) -> bool {
+        self.removed
+            && match self.first {
+                Some(first) => after < first,
+                None => after < self.last_generated,
+            }
     }
-    let first = info
-        .get("first-entry")
-        .and_then(|v| match v {
-            redis::Value::Array(pair) => pair
-                .first()
-                .and_then(|id| redis::from_redis_value_ref::<String>(id).ok()),
+
+    /// Reads an `XINFO STREAM` reply; an error reply (no such key) is a
+    /// stream with no history.
+    fn parse(reply: &redis::Value) -> Result<StreamInfo, String> {
+        if let redis::Value::ServerError(_) = reply {
+            return Ok(StreamInfo::default());
+        }
+        let info: HashMap<String, redis::Value> = redis::from_redis_value_ref(reply)
+            .map_err(|e| std::format!("unexpected XINFO reply: {e}"))?;
+        let number = |name: &str| -> Option<u64> {
+            info.get(name)
+                .and_then(|v| redis::from_redis_value_ref::<u64>(v).ok())
+        };
+        let id = |v: &redis::Value| {
+            redis::from_redis_value_ref::<String>(v)
+                .ok()
+                .and_then(|id| Position::parse(&id))
+        };
+        let removed = match (number("entries-added"), number("length")) {
+            (Some(added), Some(length)) => added > length,
+            _ => true,
+        };
+        let first = info.get("first-entry").and_then(|v| match v {
+            redis::Value::Array(pair) => pair.first().and_then(id),
             _ => None,
+        });
+        let last_generated = info
+            .get("last-generated-id")
+            .and_then(id)
+            .unwrap_or_default();
+        Ok(StreamInfo {
+            removed,
+            first,
+            last_generated,
         })
-        .and_then(|id| Position::parse(&id));
-    // Entries were added and all of them removed: `None`.
-    Ok(match first {
-        Some(first) => after < first,
-        None => true,
-    })
+    }
+}
+
+/// `XRANGE key (after + COUNT n` then `XINFO STREAM key`, one round trip.
+async fn range_and_info(
+    commands: &Commands,
+    key: &str,
+    after: Position,
+) -> Result<(Vec<entry::Decoded>, StreamInfo), String> {
+    let mut pipe = redis::pipe();
+    pipe.ignore_errors();
+    pipe.cmd("XRANGE")
+        .arg(key)
+        .arg(std::format!("({after}"))
+        .arg("+")
+        .arg("COUNT")
+        .arg(crate::hub::HISTORY_BATCH);
+    pipe.cmd("XINFO").arg("STREAM").arg(key);
+    let replies = commands.pipeline(&pipe).await.map_err(|e| e.to_string())?;
+    let (Some(range), Some(info)) = (replies.first(), replies.get(1)) else {
+        return Err("the pipeline answered too little".into());
+    };
+    if let redis::Value::ServerError(err) = range {
+        return Err(std::format!("XRANGE failed: {err:?}"));
+    }
+    Ok((entries(range)?, StreamInfo::parse(info)?))
 }
 
 /// A node of a multi-node fan-out on Redis Streams. Cheap to clone.
@@ -486,106 +542,92 @@ impl RedisFanout {
     ) -> Result<Subscription, FanoutError> {
         let handle = self.topic(topic).await?;
         let hub = &self.inner.hub;
-        let admitted = hub.admit(topic, Position::default())?;
-        debug_assert!(Arc::ptr_eq(&admitted, &handle));
         let Some(id) = last_event_id else {
+            let admitted = hub.admit(topic, Position::default())?;
             return Ok(hub.subscribe_after(admitted, None, None, Vec::new()));
         };
         let Some(after) = Position::parse(id) else {
-            return Ok(hub.subscribe_after(
-                admitted,
-                None,
-                Some(Resume::Gap(GapReason::Unknown)),
-                Vec::new(),
-            ));
+            let admitted = hub.admit(topic, Position::default())?;
+            let gap = Some(Resume::Gap(GapReason::Unknown));
+            return Ok(hub.subscribe_after(admitted, None, gap, Vec::new()));
         };
-        let base = lock(&handle.state).ring.base();
-        if after >= base {
+        let (base, last) = {
+            let state = lock(&handle.state);
+            (state.ring.base(), state.ring.last_key())
+        };
+        if after >= base && after <= last {
+            let admitted = hub.admit(topic, Position::default())?;
             return Ok(hub.subscribe_after(admitted, Some(after), None, Vec::new()));
         }
-        // Older than the window: one round trip (shared by every client
-        // resuming after the same ID) asks whether the stream is still
-        // complete after it, and reads the first batch of the replay.
+        // Older than the window, or newer than what this node has read: one
+        // round trip (shared by every client resuming after the same ID)
+        // reads the first batch after it and asks whether the stream is
+        // still complete after it and has it at all. The place is only
+        // taken after the wait, so a client that leaves during it holds
+        // none.
         let key = self.inner.commands.key(topic);
         let first = self
             .inner
             .first_reads
-            .run((key.clone(), after), || self.first_read(key, after))
-            .await;
-        match first {
-            Ok(FirstRead {
-                trimmed: false,
-                entries,
-            }) => {
-                let through = entries.last().map_or(after, |(position, _)| *position);
-                let frames = entries
-                    .into_iter()
-                    .map(|(_, frame)| frame)
-                    .filter(|f| !f.is_empty())
-                    .collect();
-                Ok(hub.subscribe_after(admitted, Some(through), Some(Resume::Exact), frames))
-            }
-            Ok(FirstRead { trimmed: true, .. }) => {
-                let start = match hub.config().start_after_gap {
-                    StartAt::Oldest => Some(Position::default()),
-                    _ => None,
-                };
-                Ok(hub.subscribe_after(
-                    admitted,
-                    start,
-                    Some(Resume::Gap(GapReason::TooOld)),
-                    Vec::new(),
-                ))
-            }
-            Err(err) => {
-                hub.release(&admitted);
-                Err(FanoutError::Redis(err))
-            }
-        }
+            .run((key.clone(), after), Result::is_ok, || {
+                self.first_read(key, after)
+            })
+            .await
+            .map_err(FanoutError::Redis)?;
+        let admitted = hub.admit(topic, Position::default())?;
+        let gap = |reason, start: StartAt| {
+            let at = match start {
+                StartAt::Oldest => Some(Position::default()),
+                _ => None,
+            };
+            (at, Some(Resume::Gap(reason)))
+        };
+        let (at, resume, frames) = if first.ahead {
+            let (at, resume) = gap(GapReason::Unknown, StartAt::Live);
+            (at, resume, Vec::new())
+        } else if first.trimmed {
+            let (at, resume) = gap(GapReason::TooOld, hub.config().start_after_gap);
+            (at, resume, Vec::new())
+        } else {
+            let through = first
+                .entries
+                .last()
+                .map_or(after, |(position, _)| *position);
+            let frames = first
+                .entries
+                .into_iter()
+                .map(|(_, frame)| frame)
+                .filter(|f| !f.is_empty())
+                .collect();
+            (Some(through), Some(Resume::Exact), frames)
+        };
+        Ok(hub.subscribe_after(admitted, at, resume, frames))
     }
 
-    /// `XINFO STREAM` and the first `XRANGE` after `after`, pipelined.
-    ///
-    /// The stream may have lost entries right after `after` when some entry
-    /// was removed (`entries-added` above `length`) and `after` is older
-    /// than the first entry left. (When `after` is exactly the newest entry
-    /// removed, nothing is missing, but this cannot be told: it is reported
-    /// as a gap, never the other way round.)
+    /// The first `XRANGE` after `after` and `XINFO STREAM`, pipelined in
+    /// that order (trimming between the two can only make the answer say
+    /// "gap" where there was none, never the other way round).
     async fn first_read(&self, key: String, after: Position) -> Result<FirstRead, String> {
-        let commands = &self.inner.commands;
-        let mut pipe = redis::pipe();
-        pipe.ignore_errors();
-        pipe.cmd("XINFO").arg("STREAM").arg(&key);
-        pipe.cmd("XRANGE")
-            .arg(&key)
-            .arg(std::format!("({after}"))
-            .arg("+")
-            .arg("COUNT")
-            .arg(crate::hub::HISTORY_BATCH);
         self.inner
             .counters
             .history_reads
             .fetch_add(1, Ordering::Relaxed);
-        let replies = commands.pipeline(&pipe).await.map_err(|e| e.to_string())?;
-        let (Some(info), Some(range)) = (replies.first(), replies.get(1)) else {
-            return Err("the pipeline answered too little".into());
-        };
-        let trimmed = match info {
-            // No stream: nothing was ever published, so nothing is missing.
-            redis::Value::ServerError(_) => false,
-            info => trimmed(info, after)?,
-        };
-        let mut entries = Vec::new();
-        for (position, frame) in entry::entries(range)? {
+        let (entries, info) = range_and_info(&self.inner.commands, &key, after).await?;
+        let mut decoded = Vec::with_capacity(entries.len());
+        for (position, frame) in entries {
             if frame.is_err() {
                 self.inner
                     .counters
                     .malformed
                     .fetch_add(1, Ordering::Relaxed);
             }
-            entries.push((position, frame.unwrap_or_default()));
+            decoded.push((position, frame.unwrap_or_default()));
         }
-        Ok(FirstRead { trimmed, entries })
+        Ok(FirstRead {
+            trimmed: info.trimmed_after(after),
+            ahead: after > info.last_generated,
+            entries: decoded,
+        })
     }
 
     /// The topic, made with its window starting at the stream's newest
@@ -612,11 +654,12 @@ impl RedisFanout {
             .map_err(FanoutError::Redis)?
             .unwrap_or_default();
         let max = self.inner.hub.config().max_topics;
-        let handle = self
-            .inner
-            .hub
-            .topic(topic, base)
-            .ok_or(FanoutError::Publish(PublishError::TooManyTopics { max }))?;
+        let handle = self.inner.hub.topic(topic, base).ok_or_else(|| {
+            FanoutError::Subscribe(SubscribeError::new(
+                max,
+                self.inner.hub.config().limit_retry_after,
+            ))
+        })?;
         let mut readers = lock(&self.inner.readers);
         if !readers.contains_key(topic) {
             readers.insert(topic.to_string(), ());

@@ -11,7 +11,7 @@ use redis::AsyncConnectionConfig;
 use tokio_util::sync::CancellationToken;
 
 use super::entry::xread_entries;
-use super::{RedisConfig, RedisCounters};
+use super::{RedisConfig, RedisCounters, StreamInfo};
 use crate::hub::topic::{lock, Topic};
 
 /// What a reader needs, owned by its task.
@@ -63,6 +63,32 @@ impl Reader {
         }
     }
 
+    /// On a new connection (after an outage, say): if the stream was
+    /// trimmed past the last entry delivered, the entries in between are
+    /// gone, and every subscriber of the topic is ended with the retry hint
+    /// (so that its reconnection is answered with a gap) instead of going
+    /// on with a silent hole.
+    async fn check_history(
+        &self,
+        conn: &mut MultiplexedConnection,
+        after: crate::hub::Position,
+    ) -> Result<(), String> {
+        let reply: redis::Value = redis::cmd("XINFO")
+            .arg("STREAM")
+            .arg(&self.key)
+            .query_async(conn)
+            .await
+            .or_else(|err| match err.kind() {
+                // No stream yet: nothing to have lost.
+                redis::ErrorKind::Server(_) => Ok(redis::Value::Nil),
+                _ => Err(err.to_string()),
+            })?;
+        if reply != redis::Value::Nil && StreamInfo::parse(&reply)?.trimmed_after(after) {
+            self.topic.end_all();
+        }
+        Ok(())
+    }
+
     /// One `XREAD`: connects first if needed, then delivers what it read.
     async fn step(
         &self,
@@ -83,7 +109,9 @@ impl Reader {
                 self.counters
                     .reader_connects
                     .fetch_add(1, Ordering::Relaxed);
-                connection.insert(conn)
+                let conn = connection.insert(conn);
+                self.check_history(conn, *after).await?;
+                conn
             }
         };
         let reply: redis::Value = redis::cmd("XREAD")
