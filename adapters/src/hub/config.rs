@@ -96,8 +96,9 @@ pub struct HubConfig {
     pub max_subscribers_per_topic: usize,
     /// The most topics at once. Default 10,000.
     pub max_topics: usize,
-    /// The largest frame [`publish`](super::Hub::publish) accepts, in bytes.
-    /// Default 1 MiB.
+    /// The largest event [`publish`](super::Hub::publish) accepts: its
+    /// encoded size in bytes, without the `id:` line the hub adds (at most
+    /// 46 bytes). Default 1 MiB.
     pub max_event_size: usize,
     /// How often, at most, a publish also sweeps the topic's subscribers
     /// for ones past their backlog bounds that stopped reading. Default

@@ -374,6 +374,8 @@ impl Hub {
         let common = &self.inner.common;
         let counters = &common.counters;
         Counters::add(&counters.subscribed, 1);
+        Counters::add(&counters.delivered, preloaded.len() as u64);
+        Counters::add(&counters.history_fetched, preloaded.len() as u64);
         match resume {
             Resume::Exact => Counters::add(&counters.resumed, 1),
             Resume::Gap(GapReason::TooOld) => Counters::add(&counters.gaps_too_old, 1),

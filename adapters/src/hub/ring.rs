@@ -64,6 +64,14 @@ impl Ring {
         }
     }
 
+    /// Moves `base` up to `key` while nothing is retained: the window of a
+    /// topic made before its reader knew where the stream stands.
+    pub(crate) fn raise_base(&mut self, key: Position) {
+        if self.entries.is_empty() && key > self.base {
+            self.base = key;
+        }
+    }
+
     /// The sequence number the next entry will get.
     pub(crate) fn head(&self) -> u64 {
         self.first + self.entries.len() as u64

@@ -368,7 +368,11 @@ async fn limits_refuse_with_503() {
     assert_eq!(err.response(()).status(), 503);
     let _c = hub.subscribe("u", None).unwrap();
     assert_eq!(hub.subscribe("u", None).unwrap_err().max(), 3);
-    assert_eq!(hub.stats().topics, 2, "a refused subscription makes no topic");
+    assert_eq!(
+        hub.stats().topics,
+        2,
+        "a refused subscription makes no topic"
+    );
     drop(a);
     assert_eq!(
         hub.subscribe("v", None).unwrap_err().max(),

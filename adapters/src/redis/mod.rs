@@ -47,6 +47,16 @@
 //! [`Resume::Gap`] with
 //! [`GapReason::TooOld`].
 //!
+//! # What is not done yet
+//!
+//! - Topics stay once made (bounded by
+//!   [`HubConfig::max_topics`](crate::hub::HubConfig::max_topics)), and each
+//!   keeps its reader, and so one Redis connection, for the node's life.
+//! - Only the first batch of a replay is shared between clients resuming
+//!   after the same ID; the batches after it are read by each client.
+//! - A client replaying from Redis is outside the slow-consumer sweep until
+//!   it reaches the window (it holds at most one batch of 1,000 frames).
+//!
 //! # When Redis loses its data
 //!
 //! A Redis restarted without persistence comes back without the streams.
@@ -662,6 +672,10 @@ impl RedisFanout {
         })?;
         let mut readers = lock(&self.inner.readers);
         if !readers.contains_key(topic) {
+            // A topic made through `hub()` before any reader: its window
+            // starts at the stream's newest entry, not at 0-0 (which would
+            // read the whole stream as live).
+            lock(&handle.state).ring.raise_base(base);
             readers.insert(topic.to_string(), ());
             let reader = Reader {
                 client: commands.client.clone(),
