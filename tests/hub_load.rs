@@ -24,34 +24,35 @@
 #[allow(dead_code)] // shared with server_http.rs, of which this uses a part
 mod server_http_common;
 
+#[allow(dead_code)] // shared with redis_load.rs, of which this uses a part
 mod hub_load_common;
 
 use core::convert::Infallible;
 use core::net::SocketAddr;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicUsize, Ordering};
 use core::time::Duration;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
-use hub_load_common::{
-    cpu_time, ensure_nofile_limit, now_micros, Histogram, MachineCpu, SseEvent, SseParser,
+use hub_load_common::child::{
+    child_main, IdRule, ADDR_VAR, BOUND_VAR, CLIENTS_VAR, MARKS_VAR, SIGNAL_VAR, STALLED_DRAIN,
+    STALLED_RECV_BUFFER, STALLED_VAR,
 };
+use hub_load_common::parent::{
+    child_lines, field, last_receipt, lock, number, numbered_event, share, stop_server, Cpu, Phase,
+    Scale, Tally,
+};
+use hub_load_common::{ensure_nofile_limit, now_micros, Histogram, SseParser};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use server_http_common::{
-    boxed, eventually, panic_message, parse_response, rss_bytes, rss_bytes_of, Live, ServerBody,
-    TestChild,
-};
+use server_http_common::{boxed, eventually, rss_bytes, rss_bytes_of, Live, ServerBody, TestChild};
 use ssekit::adapters::http::LastEventId;
 use ssekit::adapters::hub::{Hub, HubConfig, HubStats};
-use ssekit::Event;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
@@ -68,68 +69,13 @@ static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// memory the earlier runs freed, and the server's RSS delta undercounts.
 static RUNS: AtomicUsize = AtomicUsize::new(0);
 
-/// `SSEKIT_HUB_LOAD=full` selects the full scale.
-const SCALE_VAR: &str = "SSEKIT_HUB_LOAD";
-
 /// The test that runs in the child processes: the clients.
 const CHILD_TEST: &str = "hub_load_clients_in_a_child_process";
-/// The environment of a child: the server's address,
-const ADDR_VAR: &str = "SSEKIT_HUB_LOAD_ADDR";
-/// how many clients it runs,
-const CLIENTS_VAR: &str = "SSEKIT_HUB_LOAD_CLIENTS";
-/// how many of them stall,
-const STALLED_VAR: &str = "SSEKIT_HUB_LOAD_STALLED";
-/// the event numbers that end each phase (comma-separated, increasing;
-/// the last is the number of events in all),
-const MARKS_VAR: &str = "SSEKIT_HUB_LOAD_MARKS";
-/// the file whose appearance tells it to finish,
-const SIGNAL_VAR: &str = "SSEKIT_HUB_LOAD_SIGNAL";
-/// and how long it may run in all, in seconds.
-const BOUND_VAR: &str = "SSEKIT_HUB_LOAD_BOUND";
-/// What starts a child's reports on its stdout (after libtest's `test name
-/// ... ` on the same line, maybe): `READY ...` once its clients have all
-/// read their response head, `MARK<k> ...` once its reading clients all
-/// have the last event of phase `k`, then, after the signal, `RESULT ...`;
-/// or `FAIL ...`.
-const MARK: &str = "ssekit-hub-load-child: ";
-
-/// The receive buffer a stalled client asks for (the kernel doubles it).
-const STALLED_RECV_BUFFER: u32 = 4 << 10;
-/// How long a stalled client reads, at the end, for the server's close.
-const STALLED_DRAIN: Duration = Duration::from_secs(10);
-
-/// The request every client writes.
-const REQUEST: &[u8] =
-    b"GET / HTTP/1.1\r\nhost: 127.0.0.1\r\naccept: text/event-stream\r\ncache-control: no-cache\r\n\r\n";
 
 // ---------------------------------------------------------------------------
 // Scale
 // ---------------------------------------------------------------------------
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Scale {
-    Default,
-    Full,
-}
-
-impl Scale {
-    fn from_env() -> Scale {
-        match std::env::var(SCALE_VAR).as_deref() {
-            Err(_) | Ok("" | "default") => Scale::Default,
-            Ok("full") => Scale::Full,
-            Ok(other) => panic!("{SCALE_VAR}={other:?}: expected `full` (or nothing)"),
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Scale::Default => "default scale; SSEKIT_HUB_LOAD=full for the full one",
-            Scale::Full => "full scale, SSEKIT_HUB_LOAD=full",
-        }
-    }
-}
-
-/// One run: a hub, a server, child processes of clients.
 #[derive(Clone, Debug)]
 struct Spec {
     subscribers: usize,
@@ -214,11 +160,6 @@ impl Spec {
 // The server
 // ---------------------------------------------------------------------------
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Connections the server dropped on a disconnect token: the client's port
 /// and when, in wall-clock microseconds.
 type Dropped = Arc<Mutex<Vec<(u16, u64)>>>;
 
@@ -294,20 +235,7 @@ impl HubServer {
     /// Stops accepting, drops every connection, and waits at most `bound`
     /// for all that to be done.
     async fn stop(self, bound: Duration) {
-        self.stop.cancel();
-        match timeout(bound, self.task).await {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => panic!("the server task failed: {}", panic_message(err)),
-            Err(_) => panic!("the server task did not end within {bound:?}"),
-        }
-        let connections = &self.connections;
-        eventually(
-            "every connection task ended",
-            bound,
-            || connections.load(Ordering::Acquire) == 0,
-            || format!("{} open", connections.load(Ordering::Acquire)),
-        )
-        .await;
+        stop_server(&self.stop, self.task, &self.connections, bound).await;
     }
 }
 
@@ -378,19 +306,6 @@ fn respond(
     }
 }
 
-/// Event `n`: its data is `<n> <publish time in µs>`, padded to `payload`
-/// bytes. Returns it with that time.
-fn numbered_event(n: u64, payload: usize) -> (Event, u64) {
-    let at = now_micros();
-    let mut data = format!("{n} {at}");
-    if data.len() < payload {
-        data.push(' ');
-        data.push_str(&"x".repeat(payload - data.len()));
-    }
-    (Event::new(data), at)
-}
-
-/// Publishes event `n`, recording its publish time.
 fn publish(hub: &Hub, n: u64, payload: usize, times: &mut Vec<u64>) {
     let (event, at) = numbered_event(n, payload);
     hub.publish(TOPIC, &event)
@@ -398,221 +313,6 @@ fn publish(hub: &Hub, n: u64, payload: usize, times: &mut Vec<u64>) {
     times.push(at);
 }
 
-// ---------------------------------------------------------------------------
-// A run, as the parent sees it
-// ---------------------------------------------------------------------------
-
-/// The value of `name=value` among the space-separated fields of `line`.
-fn field<'a>(line: &'a str, name: &str) -> &'a str {
-    line.split_whitespace()
-        .find_map(|f| f.strip_prefix(name)?.strip_prefix('='))
-        .unwrap_or_else(|| panic!("no `{name}=` in the child's line {line:?}"))
-}
-
-fn number(line: &str, name: &str) -> u64 {
-    let value = field(line, name);
-    value
-        .parse()
-        .unwrap_or_else(|_| panic!("`{name}={value}` in the child's line {line:?}"))
-}
-
-/// CPU time of the server (this process), of the clients (the children),
-/// and of the whole machine.
-#[derive(Clone, Copy)]
-struct Cpu {
-    server: Duration,
-    clients: Duration,
-    machine: MachineCpu,
-}
-
-impl Cpu {
-    fn now(children: &[TestChild]) -> Cpu {
-        Cpu {
-            server: cpu_time(std::process::id()),
-            clients: children.iter().map(|child| cpu_time(child.id())).sum(),
-            machine: MachineCpu::now(),
-        }
-    }
-
-    fn since(self, before: Cpu) -> Cpu {
-        Cpu {
-            server: self.server.saturating_sub(before.server),
-            clients: self.clients.saturating_sub(before.clients),
-            machine: self.machine.since(before.machine),
-        }
-    }
-
-    /// The machine's share, and what went outside the two processes.
-    fn machine(&self) -> String {
-        let machine = &self.machine;
-        let elsewhere = machine.busy.saturating_sub(self.server + self.clients);
-        format!(
-            "machine {:.0} % busy ({:.2} of {:.2} CPU-seconds; {:.2} outside the server and the \
-             clients: other processes, kernel threads; {:.2} in interrupts and softirqs, the \
-             loopback traffic, charged to whichever was running)",
-            100.0 * machine.busy.as_secs_f64() / machine.total.as_secs_f64().max(1e-6),
-            machine.busy.as_secs_f64(),
-            machine.total.as_secs_f64(),
-            elsewhere.as_secs_f64(),
-            machine.interrupts.as_secs_f64(),
-        )
-    }
-}
-
-/// The figures of one phase.
-struct Phase {
-    events: u64,
-    /// Publishing it took this long.
-    published_in: Duration,
-    /// From its first publish to the last client's receipt of its last
-    /// event.
-    end_to_end: Duration,
-    cpu: Cpu,
-    /// Every reading client's latency for every event of the phase.
-    latency: Histogram,
-}
-
-impl Phase {
-    fn deliveries(&self) -> u64 {
-        self.latency.count()
-    }
-
-    fn per_second(&self) -> f64 {
-        self.deliveries() as f64 / self.end_to_end.as_secs_f64().max(1e-6)
-    }
-
-    fn describe(&self) -> String {
-        let ms = |d: Duration| d.as_secs_f64() * 1e3;
-        let per_delivery = |d: Duration| d.as_secs_f64() * 1e6 / self.deliveries().max(1) as f64;
-        format!(
-            "{} deliveries in {:.2} s end to end ({:.0}/s; published in {:.2} s); latency p50 \
-             {:.2} ms, p99 {:.2} ms, max {:.2} ms; CPU server {:.2} s, clients {:.2} s ({:.1} + \
-             {:.1} µs per delivery); {}",
-            self.deliveries(),
-            self.end_to_end.as_secs_f64(),
-            self.per_second(),
-            self.published_in.as_secs_f64(),
-            ms(self.latency.quantile(0.50)),
-            ms(self.latency.quantile(0.99)),
-            ms(self.latency.max()),
-            self.cpu.server.as_secs_f64(),
-            self.cpu.clients.as_secs_f64(),
-            per_delivery(self.cpu.server),
-            per_delivery(self.cpu.clients),
-            self.cpu.machine(),
-        )
-    }
-}
-
-/// What the reading clients count: the events they received, and each way
-/// a stream can go wrong.
-#[derive(Clone, Copy, Default, Debug)]
-struct Counts {
-    received: u64,
-    lost: u64,
-    out_of_order: u64,
-    /// Events whose ID is not `<epoch>-<sequence>` one apart from the last.
-    bad_ids: u64,
-    /// Events whose data is not an event number and a time.
-    bad_data: u64,
-    /// Streams that ended before the parent's signal.
-    ended_early: u64,
-    errors: u64,
-}
-
-impl Counts {
-    const NAMES: [&'static str; 7] = [
-        "received",
-        "lost",
-        "out_of_order",
-        "bad_ids",
-        "bad_data",
-        "ended_early",
-        "errors",
-    ];
-
-    fn slots(&mut self) -> [&mut u64; 7] {
-        [
-            &mut self.received,
-            &mut self.lost,
-            &mut self.out_of_order,
-            &mut self.bad_ids,
-            &mut self.bad_data,
-            &mut self.ended_early,
-            &mut self.errors,
-        ]
-    }
-
-    fn add(&mut self, mut other: Counts) {
-        for (mine, theirs) in self.slots().into_iter().zip(other.slots()) {
-            *mine += *theirs;
-        }
-    }
-
-    /// As `name=value` fields, for a report line.
-    fn to_fields(mut self) -> String {
-        let values = self.slots().map(|value| *value);
-        let fields: Vec<String> = Counts::NAMES
-            .iter()
-            .zip(values)
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect();
-        fields.join(" ")
-    }
-
-    /// The inverse of [`to_fields`](Counts::to_fields).
-    fn from_fields(line: &str) -> Counts {
-        let mut counts = Counts::default();
-        for (slot, name) in counts.slots().into_iter().zip(Counts::NAMES) {
-            *slot = number(line, name);
-        }
-        counts
-    }
-}
-
-/// What the children reported, summed.
-#[derive(Default, Debug)]
-struct Tally {
-    /// Of the reading clients.
-    counts: Counts,
-    first_error: Option<String>,
-    /// Stalled clients whose connection the server closed (EOF or reset
-    /// without the body's last chunk),
-    stalled_dropped: u64,
-    /// that the server ended with the body's last chunk,
-    stalled_ended: u64,
-    /// and that were still open after [`STALLED_DRAIN`].
-    stalled_open: u64,
-    /// Events the stalled clients read at the end, from their buffers.
-    stalled_events: u64,
-    /// Each stalled client's port and the last event number it got.
-    stalled_last: Vec<(u16, u64)>,
-}
-
-impl Tally {
-    fn add(&mut self, line: &str) {
-        let counts = Counts::from_fields(line);
-        self.counts.add(counts);
-        if self.first_error.is_none() && counts.errors > 0 {
-            self.first_error = Some(field(line, "first_error").replace('_', " "));
-        }
-        self.stalled_dropped += number(line, "stalled_dropped");
-        self.stalled_ended += number(line, "stalled_ended");
-        self.stalled_open += number(line, "stalled_open");
-        self.stalled_events += number(line, "stalled_events");
-        for pair in field(line, "stalled_last")
-            .split(',')
-            .filter(|p| !p.is_empty())
-        {
-            let (port, last) = pair.split_once(':').expect("port:last");
-            let port = port.parse().expect("a port");
-            self.stalled_last
-                .push((port, last.parse().expect("an event number")));
-        }
-    }
-}
-
-/// What a run measured.
 struct Outcome {
     spec: Spec,
     /// Runs before this one in this process.
@@ -646,38 +346,7 @@ impl Outcome {
         let spec = &self.spec;
         let tally = &self.tally;
         let context = || format!("{tally:?}\n{:?}", self.stats);
-        assert_eq!(
-            tally.counts.errors,
-            0,
-            "client errors, the first: {:?}\n{}",
-            tally.first_error,
-            context()
-        );
-        assert_eq!(tally.counts.lost, 0, "events lost\n{}", context());
-        assert_eq!(
-            tally.counts.out_of_order,
-            0,
-            "events out of order\n{}",
-            context()
-        );
-        assert_eq!(
-            tally.counts.bad_ids,
-            0,
-            "IDs that do not follow the events\n{}",
-            context()
-        );
-        assert_eq!(
-            tally.counts.bad_data,
-            0,
-            "events with bad data\n{}",
-            context()
-        );
-        assert_eq!(
-            tally.counts.ended_early,
-            0,
-            "streams ended early\n{}",
-            context()
-        );
+        tally.assert_clean(&context);
         assert_eq!(
             tally.counts.received,
             self.reading() * spec.total_events(),
@@ -798,38 +467,6 @@ impl Outcome {
     }
 }
 
-/// Splits `total` among `parts`: the share of part `index`.
-fn share(total: usize, parts: usize, index: usize) -> usize {
-    total / parts + usize::from(index < total % parts)
-}
-
-/// Waits for each child's next line, which must start with `expected`.
-async fn child_lines(children: &mut [TestChild], expected: &str, bound: Duration) -> Vec<String> {
-    let mut lines = Vec::with_capacity(children.len());
-    for child in children.iter_mut() {
-        let line = child.marked_line(MARK, bound).await;
-        match line.strip_prefix(expected) {
-            Some(rest) => lines.push(rest.to_owned()),
-            None => panic!(
-                "a client process reported {line:?}, not {expected}...\n{}",
-                child.output()
-            ),
-        }
-    }
-    lines
-}
-
-/// The latest receipt, in µs, of a phase's last event among the children's
-/// `MARK` lines.
-fn last_receipt(lines: &[String]) -> u64 {
-    lines
-        .iter()
-        .map(|line| number(line, "last_rx_us"))
-        .max()
-        .unwrap_or(0)
-}
-
-/// One run: a hub, its server, the clients in child processes; every
 /// figure of [`Outcome`]. Asserts nothing but that each step happens
 /// within its bound.
 async fn run(spec: &Spec) -> Outcome {
@@ -1082,440 +719,14 @@ async fn hub_slow_consumers_are_disconnected_and_the_others_keep_up() {
 // The clients, in a child process
 // ---------------------------------------------------------------------------
 
-/// What a child's clients share.
-struct Shared {
-    /// The event numbers that end each phase.
-    marks: Vec<u64>,
-    opened: AtomicUsize,
-    failed: AtomicUsize,
-    first_error: Mutex<Option<String>>,
-    /// Per phase: reading clients that got its last event (or ended).
-    reached: Vec<AtomicUsize>,
-    /// Per phase: the latest receipt of its last event, in µs.
-    last_rx: Vec<AtomicU64>,
-    /// Per phase: the latencies.
-    latency: Mutex<Vec<Histogram>>,
-    /// Cancelled when the parent's signal file appears.
-    finish: CancellationToken,
-}
-
-impl Shared {
-    fn error(&self, error: String) {
-        lock(&self.first_error).get_or_insert(error);
-    }
-}
-
-/// How one client's stream went.
-#[derive(Default)]
-struct ClientTally {
-    counts: Counts,
-    /// For a stalled client: how its connection ended,
-    stalled_end: Option<StalledEnd>,
-    /// its local port,
-    port: u16,
-    /// and the last event number it got.
-    last: u64,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum StalledEnd {
-    /// EOF or a reset without the body's last chunk: the server dropped
-    /// the connection.
-    Dropped,
-    /// The body's last chunk: the server ended the stream.
-    Ended,
-    /// Nothing within [`STALLED_DRAIN`].
-    Open,
-}
-
-/// Checks one client's events as they come.
-struct Checker {
-    tally: ClientTally,
-    /// The event number expected next.
-    next: u64,
-    /// The last event number received.
-    last: u64,
-    /// The epoch of the IDs, and their sequence number minus the event
-    /// number, from the first event.
-    id_base: Option<(u64, i128)>,
-    /// The next phase whose last event this client has not had.
-    phase: usize,
-}
-
-impl Checker {
-    fn new() -> Checker {
-        Checker {
-            tally: ClientTally::default(),
-            next: 1,
-            last: 0,
-            id_base: None,
-            phase: 0,
-        }
-    }
-
-    /// Event `event`, received at `now`. Only a `reading` client records
-    /// latencies and phases (not a stalled one reading its buffers late).
-    fn event(&mut self, event: SseEvent<'_>, now: u64, shared: &Shared, reading: bool) {
-        let parsed = core::str::from_utf8(event.data).ok().and_then(|data| {
-            let mut parts = data.split(' ');
-            let n: u64 = parts.next()?.parse().ok()?;
-            let at: u64 = parts.next()?.parse().ok()?;
-            Some((n, at))
-        });
-        let total = *shared.marks.last().expect("at least one phase");
-        let Some((n, at)) = parsed.filter(|(n, _)| (1..=total).contains(n)) else {
-            self.tally.counts.bad_data += 1;
-            return;
-        };
-        // The hub's IDs are `<epoch>-<sequence>`, one apart per event.
-        let id = core::str::from_utf8(event.id)
-            .ok()
-            .and_then(|id| id.split_once('-'))
-            .and_then(|(e, s)| Some((e.parse::<u64>().ok()?, s.parse::<u64>().ok()?)));
-        match id {
-            Some((epoch, seq)) => {
-                let base = (epoch, i128::from(seq) - i128::from(n));
-                if *self.id_base.get_or_insert(base) != base {
-                    self.tally.counts.bad_ids += 1;
-                }
-            }
-            None => self.tally.counts.bad_ids += 1,
-        }
-        self.tally.counts.received += 1;
-        self.last = n;
-        if n < self.next {
-            self.tally.counts.out_of_order += 1;
-            return;
-        }
-        self.tally.counts.lost += n - self.next;
-        self.next = n + 1;
-        if !reading {
-            return;
-        }
-        let phase = shared.marks.iter().position(|&m| n <= m).unwrap_or(0);
-        lock(&shared.latency)[phase].record(now.saturating_sub(at));
-        while self.phase < shared.marks.len() && n >= shared.marks[self.phase] {
-            shared.reached[self.phase].fetch_add(1, Ordering::AcqRel);
-            shared.last_rx[self.phase].fetch_max(now, Ordering::AcqRel);
-            self.phase += 1;
-        }
-    }
-
-    /// The stream ended (`finished`: on the parent's signal, as it should):
-    /// the events not received are lost, and the phases not reached are
-    /// counted as reached, so that the child does not wait for them.
-    fn end(mut self, finished: bool, shared: &Shared) -> ClientTally {
-        let total = *shared.marks.last().expect("at least one phase");
-        self.tally.counts.lost += (total + 1).saturating_sub(self.next);
-        if !finished {
-            self.tally.counts.ended_early += 1;
-        }
-        while self.phase < shared.marks.len() {
-            shared.reached[self.phase].fetch_add(1, Ordering::AcqRel);
-            self.phase += 1;
-        }
-        self.tally
-    }
-}
-
-/// Connects (with a small receive buffer if `small_buffer`), writes the
-/// request and reads the response head, which must be a `200` event
-/// stream, chunked. Returns the stream and the body's first bytes.
-async fn open(addr: SocketAddr, small_buffer: bool) -> Result<(TcpStream, Vec<u8>), String> {
-    let socket = TcpSocket::new_v4().map_err(|e| format!("socket: {e}"))?;
-    if small_buffer {
-        socket
-            .set_recv_buffer_size(STALLED_RECV_BUFFER)
-            .map_err(|e| format!("SO_RCVBUF: {e}"))?;
-    }
-    let mut stream = socket
-        .connect(addr)
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
-    stream
-        .write_all(REQUEST)
-        .await
-        .map_err(|e| format!("write: {e}"))?;
-    let mut head = Vec::with_capacity(512);
-    let mut buf = [0u8; 512];
-    loop {
-        let n = stream
-            .read(&mut buf)
-            .await
-            .map_err(|e| format!("read the head: {e}"))?;
-        if n == 0 {
-            return Err(format!("closed before the end of the head: {head:?}"));
-        }
-        head.extend_from_slice(&buf[..n]);
-        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
-            let body = head.split_off(end + 4);
-            let response = parse_response(&head).ok_or("an unparsable head")?;
-            let ok = response.status == 200
-                && response.header("content-type") == Some("text/event-stream")
-                && response.header("transfer-encoding") == Some("chunked");
-            if !ok {
-                return Err(format!("not a chunked 200 event stream: {response:?}"));
-            }
-            return Ok((stream, body));
-        }
-        if head.len() > 16 << 10 {
-            return Err("a response head over 16 KiB".into());
-        }
-    }
-}
-
-/// One client: opens its stream, then reads and checks every event until
-/// the parent's signal; or, `stalled`, reads nothing more until the
-/// signal, then reads what its buffers hold until the server's close.
-async fn client(
-    addr: SocketAddr,
-    stalled: bool,
-    shared: Arc<Shared>,
-    gate: Arc<Semaphore>,
-) -> ClientTally {
-    let permit = gate
-        .acquire_owned()
-        .await
-        .expect("the gate is never closed");
-    let (mut stream, first) = match open(addr, stalled).await {
-        Ok(opened) => opened,
-        Err(err) => {
-            shared.error(err);
-            shared.failed.fetch_add(1, Ordering::AcqRel);
-            let mut tally = ClientTally::default();
-            tally.counts.errors = 1;
-            return tally;
-        }
-    };
-    drop(permit);
-    shared.opened.fetch_add(1, Ordering::AcqRel);
-    let port = stream.local_addr().map_or(0, |a| a.port());
-    let mut parser = SseParser::new();
-    let mut checker = Checker::new();
-    let failed = |err: String, checker: &mut Checker| {
-        shared.error(err);
-        checker.tally.counts.errors += 1;
-    };
-
-    if stalled {
-        shared.finish.cancelled().await;
-        let mut buf = vec![0u8; 16 << 10];
-        let mut pending = first;
-        let drained = timeout(STALLED_DRAIN, async {
-            loop {
-                let now = now_micros();
-                let fed = parser.feed(&pending, &mut |event| {
-                    checker.event(event, now, &shared, false)
-                });
-                if let Err(err) = fed {
-                    failed(format!("a stalled client's stream: {err}"), &mut checker);
-                    return StalledEnd::Dropped;
-                }
-                if parser.ended() {
-                    return StalledEnd::Ended;
-                }
-                match stream.read(&mut buf).await {
-                    Ok(0) | Err(_) => return StalledEnd::Dropped,
-                    Ok(n) => pending = buf[..n].to_vec(),
-                }
-            }
-        })
-        .await;
-        let mut tally = checker.tally;
-        tally.stalled_end = Some(drained.unwrap_or(StalledEnd::Open));
-        tally.port = port;
-        tally.last = checker.last;
-        return tally;
-    }
-
-    let mut buf = vec![0u8; 8 << 10];
-    let now = now_micros();
-    if let Err(err) = parser.feed(&first, &mut |e| checker.event(e, now, &shared, true)) {
-        failed(err, &mut checker);
-        return checker.end(false, &shared);
-    }
-    let finished = loop {
-        let read = tokio::select! {
-            biased;
-            () = shared.finish.cancelled() => break true,
-            read = stream.read(&mut buf) => read,
-        };
-        match read {
-            Ok(0) => break false,
-            Ok(n) => {
-                let now = now_micros();
-                let fed = parser.feed(&buf[..n], &mut |e| checker.event(e, now, &shared, true));
-                if let Err(err) = fed {
-                    failed(err, &mut checker);
-                    break false;
-                }
-                if parser.ended() {
-                    break false;
-                }
-            }
-            Err(err) => {
-                failed(format!("read: {err}"), &mut checker);
-                break false;
-            }
-        }
-    };
-    checker.end(finished, &shared)
-}
-
-/// A parameter of the child, from its environment.
-fn param<T: core::str::FromStr>(name: &str) -> T
-where
-    T::Err: core::fmt::Display,
-{
-    let value = std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: this test is the client side of the tests in hub_load.rs, which \
-             run it in child processes; run those instead"
-        )
-    });
-    value
-        .parse()
-        .unwrap_or_else(|err| panic!("{name}={value:?}: {err}"))
-}
-
 /// The client side of the hub load tests, run by them in child processes
-/// (this test binary again) with the parameters in [`ADDR_VAR`] and the
-/// others: reports on its stdout, see [`MARK`].
+/// (this test binary again) with the parameters in
+/// [`ADDR_VAR`](hub_load_common::child::ADDR_VAR) and the others: reports
+/// on its stdout, see [`MARK`](hub_load_common::child::MARK).
 #[tokio::test(flavor = "current_thread")]
 #[ignore = "run by the hub load tests in child processes"]
 async fn hub_load_clients_in_a_child_process() {
-    let addr: SocketAddr = param(ADDR_VAR);
-    assert!(addr.ip().is_loopback(), "{ADDR_VAR}={addr}: not loopback");
-    let clients: usize = param(CLIENTS_VAR);
-    let stalled: usize = param(STALLED_VAR);
-    let marks: Vec<u64> = param::<String>(MARKS_VAR)
-        .split(',')
-        .map(|mark| mark.parse().expect("an event number"))
-        .collect();
-    let signal = PathBuf::from(param::<String>(SIGNAL_VAR));
-    let bound = Duration::from_secs(param(BOUND_VAR));
-
-    let work = tokio::spawn(timeout(
-        bound,
-        clients_main(addr, clients, stalled, marks, signal),
-    ));
-    let failure = match work.await {
-        Ok(Ok(Ok(result))) => {
-            println!("{MARK}RESULT {result}");
-            return;
-        }
-        Ok(Ok(Err(err))) => err,
-        Ok(Err(_)) => format!("the clients did not finish within {bound:?}"),
-        Err(err) => panic_message(err),
-    };
-    println!("{MARK}FAIL {}", failure.replace('\n', " | "));
-    panic!("the hub load clients failed: {failure}");
-}
-
-/// Runs the clients, printing `READY` and the `MARK` lines; returns the
-/// `RESULT` fields.
-async fn clients_main(
-    addr: SocketAddr,
-    clients: usize,
-    stalled: usize,
-    marks: Vec<u64>,
-    signal: PathBuf,
-) -> Result<String, String> {
-    let rss_before = rss_bytes();
-    let shared = Arc::new(Shared {
-        reached: marks.iter().map(|_| AtomicUsize::new(0)).collect(),
-        last_rx: marks.iter().map(|_| AtomicU64::new(0)).collect(),
-        latency: Mutex::new(marks.iter().map(|_| Histogram::new()).collect()),
-        marks,
-        opened: AtomicUsize::new(0),
-        failed: AtomicUsize::new(0),
-        first_error: Mutex::new(None),
-        finish: CancellationToken::new(),
-    });
-    // At most 256 handshakes in flight, so that no SYN waits for a
-    // retransmission; the connections all stay open together.
-    let gate = Arc::new(Semaphore::new(256));
-    let tasks: Vec<JoinHandle<ClientTally>> = (0..clients)
-        .map(|index| {
-            tokio::spawn(client(
-                addr,
-                index < stalled,
-                Arc::clone(&shared),
-                Arc::clone(&gate),
-            ))
-        })
-        .collect();
-    let first_error = || lock(&shared.first_error).clone().unwrap_or_default();
-
-    eventually(
-        "every client read its response head",
-        Duration::from_secs(120),
-        || shared.opened.load(Ordering::Acquire) + shared.failed.load(Ordering::Acquire) == clients,
-        || format!("{} open", shared.opened.load(Ordering::Acquire)),
-    )
-    .await;
-    let failed = shared.failed.load(Ordering::Acquire);
-    if failed > 0 {
-        return Err(format!(
-            "{failed} clients failed to open, the first: {}",
-            first_error()
-        ));
-    }
-    println!("{MARK}READY clients={clients} stalled={stalled} rss_before={rss_before}");
-
-    let reading = clients - stalled;
-    for (phase, reached) in shared.reached.iter().enumerate() {
-        while reached.load(Ordering::Acquire) < reading {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        let last_rx = shared.last_rx[phase].load(Ordering::Acquire);
-        println!("{MARK}MARK{phase} last_rx_us={last_rx}");
-    }
-
-    wait_for_file(&signal).await;
-    shared.finish.cancel();
-    let mut sum = Counts::default();
-    let (mut dropped, mut ended, mut open, mut stalled_events) = (0, 0, 0, 0);
-    let mut stalled_last = Vec::new();
-    for (index, task) in tasks.into_iter().enumerate() {
-        let tally = task
-            .await
-            .map_err(|err| format!("client {index}: {}", panic_message(err)))?;
-        if let Some(end) = tally.stalled_end {
-            match end {
-                StalledEnd::Dropped => dropped += 1,
-                StalledEnd::Ended => ended += 1,
-                StalledEnd::Open => open += 1,
-            }
-            stalled_events += tally.counts.received;
-            stalled_last.push(format!("{}:{}", tally.port, tally.last));
-            sum.errors += tally.counts.errors;
-            continue;
-        }
-        sum.add(tally.counts);
-    }
-    let latency = lock(&shared.latency);
-    let histograms: Vec<String> = latency
-        .iter()
-        .enumerate()
-        .map(|(phase, h)| format!("h{phase}={}", h.to_field()))
-        .collect();
-    Ok(format!(
-        "{} first_error={} stalled_dropped={dropped} stalled_ended={ended} stalled_open={open} \
-         stalled_events={stalled_events} stalled_last={} {}",
-        sum.to_fields(),
-        first_error().replace(char::is_whitespace, "_") + "_",
-        stalled_last.join(",") + ",",
-        histograms.join(" "),
-    ))
-}
-
-/// Waits until `path` exists, checking every 10 ms (the child's bound ends
-/// the wait if the parent never writes it).
-async fn wait_for_file(path: &Path) {
-    while !path.exists() {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    child_main(IdRule::Consecutive).await;
 }
 
 // ---------------------------------------------------------------------------

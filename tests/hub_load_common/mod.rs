@@ -1,7 +1,13 @@
-//! Helpers for `tests/hub_load.rs`: the client side's parser of a chunked
-//! event stream read off a raw socket, a latency histogram that merges
-//! across processes, the CPU time of a process, wall-clock microseconds
-//! that two processes agree on, and raising the open-file limit.
+//! Helpers for the load tests, `tests/hub_load.rs` and
+//! `tests/redis_load.rs`: the client side's parser of a chunked event
+//! stream read off a raw socket, a latency histogram that merges across
+//! processes, the CPU time of a process, wall-clock microseconds that two
+//! processes agree on, and raising the open-file limit; the clients of the
+//! child processes ([`child`]) and what the parent makes of their reports
+//! ([`parent`]).
+
+pub(crate) mod child;
+pub(crate) mod parent;
 
 use core::time::Duration;
 use std::process::Command;
