@@ -66,6 +66,9 @@
 //!   (`http::channel`) and shutdown on a `CancellationToken`.
 //! - `axum` (implies `tokio`): the body as an axum response and
 //!   `Last-Event-ID` as an extractor, through `axum-core` alone.
+//! - `lite-server` (implies `tokio`): `http::lite`, a small HTTP/1.1
+//!   server connection for event streams that holds no read or write
+//!   buffer while a stream is idle.
 //! - `hub` (implies `tokio`): the `hub` module, fan-out: topics that
 //!   encode each event once for every subscriber, a replay window, exact
 //!   `Last-Event-ID` resumption, bounded slow consumers, stats.

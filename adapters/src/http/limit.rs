@@ -131,6 +131,7 @@ pub struct LimitReached {
 }
 
 impl LimitReached {
+    #[cfg_attr(not(feature = "hub"), allow(dead_code))]
     pub(crate) fn new(max: usize, retry_after: Duration) -> LimitReached {
         LimitReached { max, retry_after }
     }

@@ -109,6 +109,8 @@ mod body;
 mod channel;
 mod headers;
 mod limit;
+#[cfg(feature = "lite-server")]
+pub mod lite;
 mod timer;
 
 #[cfg(all(test, feature = "tokio"))]
