@@ -179,6 +179,7 @@ fn assemble(limits: Limits, chunks: Vec<&[u8]>) -> Transcript {
     let mut data_lines = 0;
     let mut type_buffer: Vec<u8> = Vec::new();
     let mut id_buffer: Vec<u8> = Vec::new();
+    let mut id_field = false;
     let mut last_event_id: Vec<u8> = Vec::new();
     let mut reconnection_time = None;
     for field in fields {
@@ -189,7 +190,10 @@ fn assemble(limits: Limits, chunks: Vec<&[u8]>) -> Transcript {
                 data_lines += 1;
             }
             OwnedField::Event(v) => type_buffer = v,
-            OwnedField::Id(v) => id_buffer = v,
+            OwnedField::Id(v) => {
+                id_buffer = v;
+                id_field = true;
+            }
             OwnedField::Retry(ms) => {
                 reconnection_time = Some(ms);
                 items.push(Rec::Retry(ms));
@@ -210,8 +214,10 @@ fn assemble(limits: Limits, chunks: Vec<&[u8]>) -> Transcript {
                         &data_buffer,
                         &last_event_id,
                         data_lines,
+                        id_field,
                     )));
                 }
+                id_field = false;
                 data_buffer.clear();
                 data_lines = 0;
                 type_buffer.clear();
@@ -224,6 +230,7 @@ fn assemble(limits: Limits, chunks: Vec<&[u8]>) -> Transcript {
                 data_lines = 0;
                 type_buffer.clear();
                 id_buffer = last_event_id.clone();
+                id_field = false;
             }
         }
     }
@@ -272,10 +279,12 @@ fn reference(input: &[u8]) -> Transcript {
     let mut last_event_id = Vec::new();
     let mut reconnection_time = None;
     let mut in_event = false;
+    let mut id_field = false;
     for line in lines {
         if line.is_empty() {
             in_event = false;
             last_event_id = id_buffer.clone();
+            let sets_id = core::mem::take(&mut id_field);
             if data.is_empty() {
                 event_type.clear();
                 continue;
@@ -293,6 +302,7 @@ fn reference(input: &[u8]) -> Transcript {
                 &data,
                 &last_event_id,
                 data_lines,
+                sets_id,
             )));
             data.clear();
             data_lines = 0;
@@ -319,7 +329,10 @@ fn reference(input: &[u8]) -> Transcript {
                 data_lines += 1;
             }
             // An ID containing NUL is ignored.
-            b"id" if !value.contains(&0) => id_buffer = value.to_vec(),
+            b"id" if !value.contains(&0) => {
+                id_buffer = value.to_vec();
+                id_field = true;
+            }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
                 // All digits: parsing fails only on overflow, which is ignored.
                 if let Ok(ms) = core::str::from_utf8(value).unwrap().parse::<u64>() {

@@ -277,6 +277,40 @@ fn empty_id_resets_last_event_id() {
     assert_eq!(t.last_event_id, b"");
 }
 
+/// Not a rule of the spec, which only keeps the last event ID: each event
+/// also says whether its own block had an `id` field (`Event::sets_id`),
+/// the same at every split.
+#[test]
+fn each_event_tells_whether_it_set_its_id() {
+    let t = decode_all_splits(
+        b"id: 1\ndata: a\n\ndata: b\n\nid: 1\ndata: c\n\nid\ndata: d\n\ndata: e\nid: 5\n\n",
+    );
+    let flags: Vec<(&str, bool)> = t
+        .events()
+        .iter()
+        .map(|e| (e.id.as_str(), e.sets_id))
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            ("1", true),
+            ("1", false),
+            ("1", true),
+            ("", true),
+            ("5", true)
+        ]
+    );
+    // An empty `id` field set (reset) the ID: `Event::resets_id`.
+    let mut decoder = EventDecoder::new();
+    let mut buf = BytesMut::from(&b"id: 3\ndata: a\n\nid\ndata: b\n\n"[..]);
+    let a = decoder.decode(&mut buf).unwrap().unwrap();
+    let b = decoder.decode(&mut buf).unwrap().unwrap();
+    assert_eq!(
+        (a.resets_id(), b.resets_id(), b.id().is_empty()),
+        (false, true, true)
+    );
+}
+
 #[test]
 fn set_last_event_id_seeds_a_resumed_stream() {
     let mut decoder = EventDecoder::new();

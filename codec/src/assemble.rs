@@ -212,6 +212,9 @@ pub struct EventDecoder {
     /// is false, the spec's last event ID buffer equals `last_event_id` and
     /// `id_buffer` is left empty, so no reference to the input is held twice.
     id_changed: bool,
+    /// `id_changed` as it was at the last dispatch: whether the event
+    /// [`take_event`](EventDecoder::take_event) builds had an `id` field.
+    event_sets_id: bool,
     last_event_id: Bytes,
     reconnection_time: Option<u64>,
     /// For [`decode_chunk`](EventDecoder::decode_chunk): whole chunks that
@@ -262,6 +265,7 @@ impl EventDecoder {
             retry: None,
             id_buffer: Bytes::new(),
             id_changed: false,
+            event_sets_id: false,
             last_event_id: Bytes::new(),
             reconnection_time: None,
             pieces: Vec::new(),
@@ -759,6 +763,7 @@ impl EventDecoder {
     /// [`take_event`]: EventDecoder::take_event
     #[inline]
     fn dispatch(&mut self, pins: bool) -> bool {
+        self.event_sets_id = self.id_changed;
         if self.id_changed {
             self.last_event_id = core::mem::take(&mut self.id_buffer);
             // The last event ID lives on, unlike the event: it is copied out
@@ -792,6 +797,7 @@ impl EventDecoder {
             data: self.take_data(),
             id,
             retry: self.retry.take(),
+            sets_id: self.event_sets_id,
         }
     }
 

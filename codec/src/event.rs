@@ -43,12 +43,19 @@ pub(crate) type DataLines = SmallVec<[Bytes; 1]>;
 /// assert_eq!(event.data_lines().len(), 2);
 /// assert_eq!(event.data_lossy(), "hello\nworld");
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash)]
+///
+/// Two events are equal when their type, data (line by line), ID and
+/// reconnection time are; whether the ID came from the event's own block
+/// ([`sets_id`](Event::sets_id)) is how it arrived, not what it is, and is
+/// not compared.
+#[derive(Clone)]
 pub struct Event {
     pub(crate) event_type: Bytes,
     pub(crate) data: DataLines,
     pub(crate) id: Bytes,
     pub(crate) retry: Option<u64>,
+    /// Whether the event's block of lines had an `id` field.
+    pub(crate) sets_id: bool,
 }
 
 impl Event {
@@ -134,6 +141,41 @@ impl Event {
         &self.id
     }
 
+    /// Whether this event's own block of lines had an `id` field, rather
+    /// than inheriting [`id`](Event::id) from an earlier event. A client
+    /// that drops events whose ID it has seen must only do so for events
+    /// that set their ID: a final `data: [DONE]` without an `id` line
+    /// inherits the last ID and is not a repeat.
+    ///
+    /// An event built with [`EventBuilder::id`](crate::EventBuilder::id)
+    /// and a non-empty ID sets it; one built without, or with an empty ID
+    /// (which is not encoded), does not.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use ssekit_codec::EventDecoder;
+    ///
+    /// let mut decoder = EventDecoder::new();
+    /// let mut buf = BytesMut::from(&b"id: 7\ndata: a\n\ndata: [DONE]\n\nid\ndata: b\n\n"[..]);
+    /// let a = decoder.decode(&mut buf)?.unwrap();
+    /// let done = decoder.decode(&mut buf)?.unwrap();
+    /// let b = decoder.decode(&mut buf)?.unwrap();
+    /// assert_eq!((a.id().as_ref(), a.sets_id()), (&b"7"[..], true));
+    /// assert_eq!((done.id().as_ref(), done.sets_id()), (&b"7"[..], false));
+    /// assert!(b.resets_id());
+    /// # Ok::<(), ssekit_codec::DecodeError>(())
+    /// ```
+    pub fn sets_id(&self) -> bool {
+        self.sets_id
+    }
+
+    /// Whether this event's block had an `id` field with an empty value,
+    /// which resets the last event ID: [`sets_id`](Event::sets_id) and an
+    /// empty [`id`](Event::id).
+    pub fn resets_id(&self) -> bool {
+        self.sets_id && self.id.is_empty()
+    }
+
     /// The ID as text, with U+FFFD for invalid UTF-8.
     pub fn id_lossy(&self) -> Cow<'_, str> {
         String::from_utf8_lossy(&self.id)
@@ -150,6 +192,26 @@ impl Event {
     }
 }
 
+impl PartialEq for Event {
+    fn eq(&self, other: &Event) -> bool {
+        self.event_type == other.event_type
+            && self.data == other.data
+            && self.id == other.id
+            && self.retry == other.retry
+    }
+}
+
+impl Eq for Event {}
+
+impl core::hash::Hash for Event {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.event_type.hash(state);
+        self.data.hash(state);
+        self.id.hash(state);
+        self.retry.hash(state);
+    }
+}
+
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Event")
@@ -157,6 +219,7 @@ impl fmt::Debug for Event {
             .field("data", &self.data_lossy())
             .field("id", &self.id_lossy())
             .field("retry", &self.retry)
+            .field("sets_id", &self.sets_id)
             .finish()
     }
 }
@@ -171,6 +234,7 @@ mod tests {
             data: lines.iter().map(|l| Bytes::from_static(l)).collect(),
             id: Bytes::new(),
             retry: None,
+            sets_id: false,
         }
     }
 

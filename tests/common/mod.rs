@@ -19,6 +19,8 @@ pub(crate) struct Ev {
     pub(crate) raw_data: Vec<u8>,
     pub(crate) raw_id: Vec<u8>,
     pub(crate) data_lines: usize,
+    /// Whether the event's own block had an `id` field.
+    pub(crate) sets_id: bool,
 }
 
 impl Ev {
@@ -31,11 +33,18 @@ impl Ev {
             raw_data: event.data().to_vec(),
             raw_id: event.id().to_vec(),
             data_lines: event.data_lines().len(),
+            sets_id: event.sets_id(),
         }
     }
 
     /// An event from raw bytes, as a reference decoder in a test builds it.
-    pub(crate) fn from_raw(event_type: &[u8], data: &[u8], id: &[u8], data_lines: usize) -> Ev {
+    pub(crate) fn from_raw(
+        event_type: &[u8],
+        data: &[u8],
+        id: &[u8],
+        data_lines: usize,
+        sets_id: bool,
+    ) -> Ev {
         Ev {
             event_type: lossy(event_type),
             data: lossy(data),
@@ -44,6 +53,7 @@ impl Ev {
             raw_data: data.to_vec(),
             raw_id: id.to_vec(),
             data_lines,
+            sets_id,
         }
     }
 

@@ -37,6 +37,7 @@ impl Event {
             data: split_data(data.into()),
             id: Bytes::new(),
             retry: None,
+            sets_id: false,
         }
     }
 
@@ -452,6 +453,7 @@ impl EventBuilder {
         Ok(Event {
             event_type,
             data: split_data(self.data),
+            sets_id: !self.id.is_empty(),
             id: self.id,
             retry: self.retry,
         })
