@@ -3,8 +3,8 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::assemble::{EventDecoder, Item};
-use crate::decoder::EndOfStream;
+use crate::event_decoder::{EventDecoder, Item};
+use crate::field_decoder::EndOfStream;
 use crate::error::DecodeError;
 use crate::event::Event;
 use crate::limits::Limits;

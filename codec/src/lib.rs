@@ -96,7 +96,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-mod decoder;
+mod field_decoder;
 mod encoder;
 mod error;
 mod field;
@@ -105,13 +105,13 @@ mod limits;
 mod reconnect;
 
 #[cfg(feature = "bytes")]
-mod assemble;
+mod event_decoder;
 #[cfg(feature = "bytes")]
 mod chunked;
 #[cfg(feature = "bytes")]
 mod event;
 
-pub use decoder::{Decoded, Decoder, EndOfStream, Step};
+pub use field_decoder::{Decoded, Decoder, EndOfStream, Step};
 #[cfg(feature = "bytes")]
 pub use encoder::EventBuilder;
 pub use encoder::{data_round_trips, EncodeError, EventRef, FieldName, KEEP_ALIVE_FRAME};
@@ -124,7 +124,7 @@ pub use reconnect::{
 };
 
 #[cfg(feature = "bytes")]
-pub use assemble::{EventDecoder, Item};
+pub use event_decoder::{EventDecoder, Item};
 #[cfg(feature = "bytes")]
 pub use chunked::ChunkDecoder;
 #[cfg(feature = "bytes")]

@@ -2,7 +2,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::decoder::{Decoder, EndOfStream, Step};
+use crate::field_decoder::{Decoder, EndOfStream, Step};
 use crate::error::DecodeError;
 use alloc::vec::Vec;
 
