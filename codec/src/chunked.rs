@@ -3,10 +3,10 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::event_decoder::{EventDecoder, Item};
-use crate::field_decoder::EndOfStream;
 use crate::error::DecodeError;
 use crate::event::Event;
+use crate::event_decoder::{EventDecoder, Item};
+use crate::field_decoder::EndOfStream;
 use crate::limits::Limits;
 
 /// An [`EventDecoder`] for input that arrives as [`Bytes`] chunks, such as

@@ -2,8 +2,8 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::field_decoder::{Decoder, EndOfStream, Step};
 use crate::error::DecodeError;
+use crate::field_decoder::{Decoder, EndOfStream, Step};
 use alloc::vec::Vec;
 
 use crate::event::{DataLines, Event, DEFAULT_EVENT_TYPE};

@@ -96,27 +96,27 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-mod field_decoder;
 mod encoder;
 mod error;
 mod field;
+mod field_decoder;
 mod keepalive;
 mod limits;
 mod reconnect;
 
 #[cfg(feature = "bytes")]
-mod event_decoder;
-#[cfg(feature = "bytes")]
 mod chunked;
 #[cfg(feature = "bytes")]
 mod event;
+#[cfg(feature = "bytes")]
+mod event_decoder;
 
-pub use field_decoder::{Decoded, Decoder, EndOfStream, Step};
 #[cfg(feature = "bytes")]
 pub use encoder::EventBuilder;
 pub use encoder::{data_round_trips, EncodeError, EventRef, FieldName, KEEP_ALIVE_FRAME};
 pub use error::{DecodeError, Limit};
 pub use field::{parse_retry, Field};
+pub use field_decoder::{Decoded, Decoder, EndOfStream, Step};
 pub use keepalive::{Heartbeat, KeepAlive};
 pub use limits::Limits;
 pub use reconnect::{
@@ -124,8 +124,8 @@ pub use reconnect::{
 };
 
 #[cfg(feature = "bytes")]
-pub use event_decoder::{EventDecoder, Item};
-#[cfg(feature = "bytes")]
 pub use chunked::ChunkDecoder;
 #[cfg(feature = "bytes")]
 pub use event::{Event, DEFAULT_EVENT_TYPE};
+#[cfg(feature = "bytes")]
+pub use event_decoder::{EventDecoder, Item};
