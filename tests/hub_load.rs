@@ -16,6 +16,12 @@
 //!   token, and the others still get everything; their p99 latency is
 //!   printed next to that of the same run without stalled subscribers.
 //!
+//! - **lite**: the load run again with each connection served by
+//!   `ssekit::adapters::http::lite::serve_connection` instead of hyper's
+//!   http1 connection. Its memory figure is that of a fresh process only
+//!   when it runs alone (`-- --exact hub_load_through_the_lite_connection`);
+//!   the default scale of this one is smaller, for a debug build.
+//!
 //! Scale: `SSEKIT_HUB_LOAD=full` runs 15,000 subscribers (build in release:
 //! `cargo test --release --test hub_load -- --nocapture --test-threads=1`);
 //! the default is small enough for a debug build in CI. Only counts are
@@ -49,7 +55,7 @@ use hub_load_common::{ensure_nofile_limit, now_micros, Histogram, SseParser};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use server_http_common::{boxed, eventually, rss_bytes, rss_bytes_of, Live, ServerBody, TestChild};
-use ssekit::adapters::http::LastEventId;
+use ssekit::adapters::http::{lite, LastEventId};
 use ssekit::adapters::hub::{Hub, HubConfig, HubStats};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::oneshot;
@@ -98,6 +104,8 @@ struct Spec {
     send_buffer: Option<u32>,
     /// Client processes.
     children: usize,
+    /// The HTTP connection the server runs.
+    server: ServerKind,
     /// The bound on the whole run.
     bound: Duration,
 }
@@ -127,6 +135,7 @@ impl Spec {
             config: HubConfig::default(),
             send_buffer: None,
             children: 2,
+            server: ServerKind::Hyper,
             bound: Duration::from_secs(bound),
         }
     }
@@ -151,6 +160,7 @@ impl Spec {
             config,
             send_buffer: Some(32 << 10),
             children: 2,
+            server: ServerKind::Hyper,
             bound: Duration::from_secs(bound),
         }
     }
@@ -160,10 +170,30 @@ impl Spec {
 // The server
 // ---------------------------------------------------------------------------
 
+/// The HTTP/1.1 connection that serves each subscriber.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ServerKind {
+    /// `hyper::server::conn::http1`.
+    Hyper,
+    /// `ssekit::adapters::http::lite::serve_connection`.
+    Lite,
+}
+
+impl ServerKind {
+    fn name(self) -> &'static str {
+        match self {
+            ServerKind::Hyper => "hyper http1",
+            ServerKind::Lite => "lite",
+        }
+    }
+}
+
+/// Connections the server dropped on a disconnect token: the client's port
 /// and when, in wall-clock microseconds.
 type Dropped = Arc<Mutex<Vec<(u16, u64)>>>;
 
-/// A hyper HTTP/1.1 server of the hub on 127.0.0.1, in tasks of the test's
+/// An HTTP/1.1 server of the hub on 127.0.0.1 (hyper's connection or the
+/// lite one), in tasks of the test's
 /// runtime, that also calls [`Hub::expire`] every sweep interval (as the
 /// hub's documentation asks when a topic can go quiet).
 struct HubServer {
@@ -175,7 +205,7 @@ struct HubServer {
 }
 
 impl HubServer {
-    fn start(hub: Hub, send_buffer: Option<u32>) -> HubServer {
+    fn start(hub: Hub, send_buffer: Option<u32>, kind: ServerKind) -> HubServer {
         let socket = TcpSocket::new_v4().expect("a TCP socket");
         if let Some(size) = send_buffer {
             // Accepted sockets inherit it from the listener.
@@ -213,6 +243,7 @@ impl HubServer {
                     };
                     let _ = stream.set_nodelay(true);
                     tokio::spawn(connection(
+                        kind,
                         stream,
                         peer,
                         hub.clone(),
@@ -239,11 +270,12 @@ impl HubServer {
     }
 }
 
-/// One connection: hyper's HTTP/1.1 server, dropped when the hub cancels
+/// One connection: hyper's HTTP/1.1 server or the lite one, dropped when the hub cancels
 /// the disconnect token of the subscription it serves (the hub gave up on
 /// a client that stopped reading: its body is not polled, so only this can
 /// end it), or when the server stops.
 async fn connection(
+    kind: ServerKind,
     stream: TcpStream,
     peer: SocketAddr,
     hub: Hub,
@@ -254,12 +286,26 @@ async fn connection(
     // The handler hands over the subscription's token.
     let (tx, rx) = oneshot::channel::<CancellationToken>();
     let tx = Mutex::new(Some(tx));
-    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-        let response = respond(&hub, &request, &tx);
-        async move { Ok::<_, Infallible>(response) }
-    });
-    let conn =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    let conn = async move {
+        match kind {
+            ServerKind::Hyper => {
+                let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+                    let response = respond(&hub, &request, &tx);
+                    async move { Ok::<_, Infallible>(response) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            }
+            ServerKind::Lite => {
+                let service = move |request: Request<()>| {
+                    let response = respond(&hub, &request, &tx);
+                    async move { response }
+                };
+                let _ = lite::serve_connection(stream, service).await;
+            }
+        }
+    };
     let disconnect = async move {
         match rx.await {
             Ok(token) => token.cancelled_owned().await,
@@ -278,9 +324,9 @@ async fn connection(
 
 /// `GET /`: a subscription to [`TOPIC`] after the request's
 /// `Last-Event-ID`, or the hub's `503` past its limits.
-fn respond(
+fn respond<B>(
     hub: &Hub,
-    request: &Request<Incoming>,
+    request: &Request<B>,
     on_subscribe: &Mutex<Option<oneshot::Sender<CancellationToken>>>,
 ) -> Response<ServerBody> {
     let plain = |status: StatusCode, text: String| {
@@ -411,11 +457,12 @@ impl Outcome {
         );
         println!(
             "{title}: memory: server RSS {:.1} MiB before, {:.1} MiB with every subscriber idle: \
-             {:.1} KiB per idle subscriber (hyper connection, task, body, subscription){}; \
+             {:.1} KiB per idle subscriber ({} connection, task, body, subscription){}; \
              client processes {:.1} KiB per connection",
             mib(self.rss_before),
             mib(self.rss_open),
             per_sub(self.rss_before, self.rss_open),
+            spec.server.name(),
             if self.earlier_runs > 0 {
                 " (not the first run in this process: the allocator reuses what the earlier \
                  ones freed, so this undercounts; read the first run's figure)"
@@ -467,6 +514,7 @@ impl Outcome {
     }
 }
 
+/// One run: a hub, its server, the clients in child processes; every
 /// figure of [`Outcome`]. Asserts nothing but that each step happens
 /// within its bound.
 async fn run(spec: &Spec) -> Outcome {
@@ -475,7 +523,7 @@ async fn run(spec: &Spec) -> Outcome {
     ensure_nofile_limit("client (child)", per_child as u64 + 200);
 
     let hub = Hub::new(spec.config.clone());
-    let server = HubServer::start(hub.clone(), spec.send_buffer);
+    let server = HubServer::start(hub.clone(), spec.send_buffer, spec.server);
     let signal_dir = tempfile::tempdir().expect("a temporary directory");
     let signal = signal_dir.path().join("finish");
     let mut marks = vec![spec.paced_events()];
@@ -667,6 +715,28 @@ async fn hub_load_every_subscriber_gets_every_event_in_order() {
         outcome.paced.events + outcome.burst.as_ref().map_or(0, |b| b.events),
         spec.total_events()
     );
+}
+
+/// The load run with the lite connection instead of hyper's: every
+/// subscriber gets every event in order. The default scale is a quarter of
+/// the load test's subscribers, for a debug build; the full one is the
+/// same as the load test's, to compare (run each alone, in its own
+/// process, for a fresh memory figure).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hub_load_through_the_lite_connection() {
+    let scale = Scale::from_env();
+    let mut spec = Spec {
+        server: ServerKind::Lite,
+        ..Spec::load(scale)
+    };
+    if scale == Scale::Default {
+        spec.subscribers = 500;
+    }
+    // Run after the load test when both run at once (a tie-break).
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let outcome = run_alone(&spec).await;
+    outcome.print(&format!("hub load, lite connection ({})", scale.name()));
+    outcome.assert_complete();
 }
 
 /// 1 % of the subscribers stall: the hub disconnects each, the server drops
