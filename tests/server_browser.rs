@@ -27,13 +27,11 @@
 //! it the test fails and says how to install it. Its output goes to a file
 //! that is printed when the test fails.
 
+mod browser_common;
+
 use core::net::SocketAddr;
 use core::task::Poll;
 use core::time::Duration;
-use std::fs::File;
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -42,6 +40,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use browser_common::{check_messages, check_reconnection, expected_messages, Browser};
 use bytes::Bytes;
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
@@ -132,19 +131,6 @@ impl Frame {
             Frame::Raw(bytes) => bytes,
         }
     }
-}
-
-/// What the browser must see, one entry per event: type, data, lastEventId.
-fn expected_messages() -> Vec<(&'static str, &'static str, &'static str)> {
-    vec![
-        ("message", "a\nb\nc\nd", "1"),
-        ("greeting", "named event two", "2"),
-        ("greeting", "crlf\nlone cr\nlf", "3"),
-        ("message", "multi\nline\nfour", "4"),
-        ("greeting", "h\u{e9}llo \u{2603} five", "5"),
-        ("message", "  leading spaces kept", "6"),
-        ("done", "bye", "7"),
-    ]
 }
 
 /// Every event the server has, in order; the event at index `i` has the ID
@@ -304,104 +290,8 @@ async fn report(State(shared): State<Arc<Shared>>, body: String) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-/// The Chromium binary, or a failure that says how to install it.
-fn find_chromium() -> PathBuf {
-    let default = Path::new("/usr/bin/chromium");
-    if default.exists() {
-        return default.to_owned();
-    }
-    let which = Command::new("which").arg("chromium").output();
-    if let Ok(output) = which {
-        let path = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-        if output.status.success() && !path.is_empty() {
-            return PathBuf::from(path);
-        }
-    }
-    panic!("chromium not found (neither /usr/bin/chromium nor `which chromium`): apt-get install -y chromium");
-}
-
-/// A child process killed (and waited for) when dropped; when the test is
-/// failing, its output file is printed then.
-struct ChildGuard {
-    child: Child,
-    name: &'static str,
-    output: PathBuf,
-}
-
-impl ChildGuard {
-    fn try_wait(&mut self) -> Option<ExitStatus> {
-        self.child.try_wait().ok().flatten()
-    }
-
-    fn kill(&mut self) {
-        if self.try_wait().is_none() {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-    }
-
-    fn output(&self) -> String {
-        let mut text = String::new();
-        if let Ok(mut file) = File::open(&self.output) {
-            let _ = file.read_to_string(&mut text);
-        }
-        text
-    }
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        self.kill();
-        if std::thread::panicking() {
-            eprintln!(
-                "----- {} output ({}) -----\n{}\n----- end of {} output -----",
-                self.name,
-                self.output.display(),
-                self.output(),
-                self.name
-            );
-        }
-    }
-}
-
-fn spawn_chromium(
-    chromium: &Path,
-    profile: &Path,
-    output: &Path,
-    url: &str,
-) -> std::io::Result<ChildGuard> {
-    let stderr = File::create(output)?;
-    let stdout = stderr.try_clone()?;
-    let child = Command::new(chromium)
-        .arg("--headless")
-        .arg("--no-sandbox")
-        .arg("--disable-gpu")
-        .arg("--disable-quic")
-        .arg("--no-first-run")
-        .arg("--disable-background-networking")
-        .arg("--disable-component-update")
-        .arg("--disable-sync")
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr)
-        .spawn()?;
-    Ok(ChildGuard {
-        child,
-        name: "chromium",
-        output: output.to_owned(),
-    })
-}
-
-fn ms(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_event_source_reads_every_event_and_reconnects_after_retry() {
-    let chromium = find_chromium();
-
     let (reports_tx, mut reports) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         connections: Mutex::new(Vec::new()),
@@ -421,43 +311,12 @@ async fn browser_event_source_reads_every_event_and_reconnects_after_retry() {
     let addr: SocketAddr = listener.local_addr().expect("local address");
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let profile = tempfile::TempDir::new().expect("a profile directory");
-    let output_dir = tempfile::TempDir::new().expect("a directory for chromium's output");
-    let output = output_dir.path().join("chromium.log");
     let url = format!("http://{addr}/");
-    let started = Instant::now();
-    let mut browser = spawn_chromium(&chromium, profile.path(), &output, &url)
-        .unwrap_or_else(|err| panic!("cannot start {}: {err}", chromium.display()));
-    println!("chromium {} started on {url}", chromium.display());
-
-    // Wait for the report, for a page error, for Chromium to die, or for
-    // the timeout.
-    let report = loop {
-        tokio::select! {
-            received = reports.recv() => {
-                let value = received.expect("the server holds a sender");
-                if value["kind"] == "report" {
-                    break value;
-                }
-                panic!(
-                    "the page reported an error: {}\n{}",
-                    serde_json::to_string_pretty(&value).unwrap_or_default(),
-                    shared.diagnostics()
-                );
-            }
-            () = tokio::time::sleep(Duration::from_millis(200)) => {
-                if let Some(status) = browser.try_wait() {
-                    panic!("chromium exited early with {status}\n{}", shared.diagnostics());
-                }
-                if started.elapsed() > REPORT_TIMEOUT {
-                    panic!(
-                        "no report from the page after {REPORT_TIMEOUT:?}\n{}",
-                        shared.diagnostics()
-                    );
-                }
-            }
-        }
-    };
+    let mut browser = Browser::open(&url);
+    let report = browser
+        .report(&mut reports, REPORT_TIMEOUT, || shared.diagnostics())
+        .await;
+    let started = browser.started;
     let reported_after = started.elapsed();
 
     // The server must see the client leave, through `Sender::closed`.
@@ -465,7 +324,7 @@ async fn browser_event_source_reads_every_event_and_reconnects_after_retry() {
     while shared.client_gone.lock().unwrap().is_none() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    browser.kill();
+    browser.child.kill();
     println!(
         "report after {reported_after:?}:\n{}",
         serde_json::to_string_pretty(&report).unwrap_or_default()
@@ -474,35 +333,7 @@ async fn browser_event_source_reads_every_event_and_reconnects_after_retry() {
     println!("{diagnostics}");
 
     // What the browser received: every event once, in order.
-    let log = &report["log"];
-    let messages = log["messages"].as_array().expect("messages is an array");
-    let received: Vec<(&str, &str, &str)> = messages
-        .iter()
-        .map(|m| {
-            (
-                m["type"].as_str().expect("type"),
-                m["data"].as_str().expect("data"),
-                m["lastEventId"].as_str().expect("lastEventId"),
-            )
-        })
-        .collect();
-    assert_eq!(
-        received,
-        expected_messages(),
-        "the browser's events (type, data, lastEventId)\n{diagnostics}"
-    );
-    assert_eq!(
-        report["readyState"], 2,
-        "the page closed the EventSource after `done`"
-    );
-    let times: Vec<f64> = messages
-        .iter()
-        .map(|m| m["t"].as_f64().expect("t"))
-        .collect();
-    assert!(
-        times.windows(2).all(|w| w[0] <= w[1]),
-        "events arrived in order of time: {times:?}"
-    );
+    let times = check_messages(&report, &expected_messages(), &diagnostics);
 
     // Two connections: the first without Last-Event-ID, the second resuming
     // after event 3, both as the raw header and through the extractor.
@@ -527,56 +358,15 @@ async fn browser_event_source_reads_every_event_and_reconnects_after_retry() {
     let errors = shared.server_errors.lock().unwrap().clone();
     assert!(errors.is_empty(), "server-side errors: {errors:?}");
 
-    // The page saw two opens, and an error (the close) between them.
-    let opens = log["opens"].as_array().expect("opens");
-    let page_errors = log["errors"].as_array().expect("errors");
-    assert_eq!(opens.len(), 2, "two `open` events: {opens:?}");
-    assert_eq!(
-        page_errors.len(),
-        1,
-        "one `error` event, when the first stream ended: {page_errors:?}"
-    );
-    assert_eq!(
-        page_errors[0]["readyState"], 0,
-        "the EventSource was reconnecting (CONNECTING) after the first stream ended"
-    );
-
+    // The page saw two opens, and an error (the close) between them;
     // `retry:` obeyed: the reconnection came at least R after the end.
-    let retry = Duration::from_millis(RETRY_MS);
     let first_end = shared
         .first_end
         .lock()
         .unwrap()
         .expect("the first stream reached its end");
     let gap = connections[1].at.duration_since(first_end);
-    println!(
-        "server: the reconnection came {:.1} ms after the first stream ended (retry {RETRY_MS} ms)",
-        ms(gap)
-    );
-    assert!(
-        gap >= retry,
-        "the browser reconnected {:.1} ms after the stream ended, sooner than retry: {RETRY_MS}",
-        ms(gap)
-    );
-    let error_t = page_errors[0]["t"].as_f64().expect("error time");
-    let reopen_t = opens[1]["t"].as_f64().expect("open time");
-    println!(
-        "page: `open` came {:.1} ms after the `error` of the close",
-        reopen_t - error_t
-    );
-    // On the page's clock the timer runs between the two events; a little
-    // slack for the clock's coarsening, still above Chromium's default 3 s.
-    assert!(
-        reopen_t - error_t >= RETRY_MS as f64 * 0.9,
-        "the page reopened {:.1} ms after the error, sooner than retry: {RETRY_MS}",
-        reopen_t - error_t
-    );
-    assert!(
-        times[FIRST_CONNECTION_EVENTS] - times[FIRST_CONNECTION_EVENTS - 1]
-            >= RETRY_MS as f64 * 0.9,
-        "event 4 came {:.1} ms after event 3, sooner than retry: {RETRY_MS}",
-        times[FIRST_CONNECTION_EVENTS] - times[FIRST_CONNECTION_EVENTS - 1]
-    );
+    check_reconnection(&report, &times, FIRST_CONNECTION_EVENTS, RETRY_MS, gap);
 
     // The server saw the client leave once the page closed the stream.
     assert!(
