@@ -45,7 +45,7 @@ use std::boxed::Box;
 use std::io;
 use std::vec::Vec;
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{Request, Response, StatusCode, Version};
 use http_body::Body;
@@ -54,6 +54,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 /// The longest request head accepted, in bytes; a longer one is answered
 /// `431`.
 pub const MAX_HEAD: usize = 16 * 1024;
+
+/// How long a client has to send its whole request head; the connection
+/// is closed past it.
+pub const HEAD_TIMEOUT: core::time::Duration = core::time::Duration::from_secs(30);
 
 /// The most request headers accepted; more are answered `431`.
 pub const MAX_HEADERS: usize = 64;
@@ -100,6 +104,9 @@ impl From<io::Error> for ServeError {
 ///
 /// # Errors
 ///
+/// A client that sends no whole request head within [`HEAD_TIMEOUT`] is
+/// disconnected (`Ok`).
+///
 /// [`ServeError`]: the socket failed, the request was refused (it was
 /// answered: `400` for a malformed head or a request with a body, `431` for
 /// a head over [`MAX_HEAD`] bytes or [`MAX_HEADERS`] headers, `505` for a
@@ -112,7 +119,13 @@ where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn core::error::Error + Send + Sync>>,
 {
-    let request = match read_request(&mut io).await? {
+    let Ok(head) = tokio::time::timeout(HEAD_TIMEOUT, read_request(&mut io)).await else {
+        // No whole request in time: a client that connects and says
+        // nothing does not hold the connection.
+        let _ = io.shutdown().await;
+        return Ok(());
+    };
+    let request = match head? {
         Head::Request(request) => request,
         Head::Closed => return Ok(()),
         Head::Refused(status) => {
@@ -131,14 +144,23 @@ where
     let head_only = request.method() == http::Method::HEAD;
     let response = service(request).await;
     let (parts, body) = response.into_parts();
-    let length = body.size_hint().exact();
-    let chunked = length.is_none() && !http10;
+    // 1xx, 204 and 304 responses have no body (RFC 9112 6.3); 1xx and 204
+    // no Content-Length either (RFC 9110 8.6).
+    let no_body = parts.status.is_informational()
+        || parts.status == StatusCode::NO_CONTENT
+        || parts.status == StatusCode::NOT_MODIFIED;
+    let length = if no_body {
+        None
+    } else {
+        body.size_hint().exact()
+    };
+    let chunked = length.is_none() && !http10 && !no_body;
     {
         let head = write_head(&parts, length, chunked);
         io.write_all(&head).await?;
         io.flush().await?;
     }
-    if head_only {
+    if head_only || no_body {
         let _ = io.shutdown().await;
         return Ok(());
     }
@@ -164,27 +186,43 @@ where
             }
         })
         .await;
+        let mut frames: Vec<Bytes> = Vec::new();
+        let mut ended = false;
         match frame {
             // The client left.
             None => return Ok(()),
             Some(None) => break,
             Some(Some(Err(err))) => return Err(ServeError::Body(err.into())),
-            Some(Some(Ok(frame))) => {
-                let Ok(mut data) = frame.into_data() else {
-                    continue; // trailers: not sent
-                };
-                if data.is_empty() {
-                    continue;
+            Some(Some(Ok(frame))) => push_data(&mut frames, frame),
+        }
+        // The frames that are ready now go out together, in one chunk and
+        // one vectored write: under load a stream writes bursts, not one
+        // packet per event. The list lives only while it is written.
+        let mut bytes: usize = frames.iter().map(Bytes::len).sum();
+        while frames.len() < MAX_BATCH_FRAMES && bytes < MAX_BATCH_BYTES {
+            match poll_fn(|cx| Poll::Ready(body.as_mut().poll_frame(cx))).await {
+                Poll::Ready(Some(Ok(frame))) => {
+                    push_data(&mut frames, frame);
+                    bytes = frames.iter().map(Bytes::len).sum();
                 }
-                if chunked {
-                    write_chunk(&mut io, &mut data).await?;
-                } else {
-                    while data.has_remaining() {
-                        io.write_all_buf(&mut data).await?;
-                    }
+                Poll::Ready(Some(Err(err))) => {
+                    write_frames(&mut io, &frames, bytes, chunked).await?;
+                    return Err(ServeError::Body(err.into()));
                 }
-                io.flush().await?;
+                Poll::Ready(None) => {
+                    ended = true;
+                    break;
+                }
+                Poll::Pending => break,
             }
+        }
+        if !frames.is_empty() {
+            write_frames(&mut io, &frames, bytes, chunked).await?;
+            io.flush().await?;
+        }
+        drop(frames);
+        if ended {
+            break;
         }
     }
     if chunked {
@@ -195,23 +233,51 @@ where
     Ok(())
 }
 
-/// One chunk: its size line, the data, CRLF, in as few writes as the
-/// socket takes.
-async fn write_chunk<IO: AsyncWrite + Unpin>(io: &mut IO, data: &mut Bytes) -> io::Result<()> {
+/// The most frames, and bytes, one write takes.
+const MAX_BATCH_FRAMES: usize = 64;
+const MAX_BATCH_BYTES: usize = 64 * 1024;
+
+/// Keeps a frame's data; trailers and empty frames are not sent.
+fn push_data(frames: &mut Vec<Bytes>, frame: http_body::Frame<Bytes>) {
+    if let Ok(data) = frame.into_data() {
+        if !data.is_empty() {
+            frames.push(data);
+        }
+    }
+}
+
+/// `frames` (`len` bytes together) as one chunk (its size line, the
+/// frames, CRLF) or as they are, in as few writes as the socket takes.
+async fn write_frames<IO: AsyncWrite + Unpin>(
+    io: &mut IO,
+    frames: &[Bytes],
+    len: usize,
+    chunked: bool,
+) -> io::Result<()> {
+    if frames.is_empty() {
+        return Ok(());
+    }
     let mut size = [0u8; 18];
-    let size_len = hex_line(data.len(), &mut size);
-    let mut parts: [&[u8]; 3] = [&size[..size_len], &data[..], b"\r\n"];
+    let size_len = hex_line(len, &mut size);
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(frames.len() + 2);
+    if chunked {
+        parts.push(&size[..size_len]);
+    }
+    parts.extend(frames.iter().map(|f| &f[..]));
+    if chunked {
+        parts.push(b"\r\n");
+    }
     let mut index = 0;
     while index < parts.len() {
-        let slices = [
-            io::IoSlice::new(parts[index]),
-            io::IoSlice::new(parts.get(index + 1).copied().unwrap_or(&[])),
-            io::IoSlice::new(parts.get(index + 2).copied().unwrap_or(&[])),
-        ];
-        let mut written = poll_fn(|cx| Pin::new(&mut *io).poll_write_vectored(cx, &slices)).await?;
+        let written = {
+            let slices: Vec<io::IoSlice<'_>> =
+                parts[index..].iter().map(|p| io::IoSlice::new(p)).collect();
+            poll_fn(|cx| Pin::new(&mut *io).poll_write_vectored(cx, &slices)).await?
+        };
         if written == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
+        let mut written = written;
         while index < parts.len() && written >= parts[index].len() {
             written -= parts[index].len();
             index += 1;
