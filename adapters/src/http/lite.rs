@@ -188,23 +188,19 @@ where
         .await;
         let mut frames: Vec<Bytes> = Vec::new();
         let mut ended = false;
-        match frame {
+        let mut bytes = match frame {
             // The client left.
             None => return Ok(()),
             Some(None) => break,
             Some(Some(Err(err))) => return Err(ServeError::Body(err.into())),
             Some(Some(Ok(frame))) => push_data(&mut frames, frame),
-        }
+        };
         // The frames that are ready now go out together, in one chunk and
         // one vectored write: under load a stream writes bursts, not one
         // packet per event. The list lives only while it is written.
-        let mut bytes: usize = frames.iter().map(Bytes::len).sum();
         while frames.len() < MAX_BATCH_FRAMES && bytes < MAX_BATCH_BYTES {
             match poll_fn(|cx| Poll::Ready(body.as_mut().poll_frame(cx))).await {
-                Poll::Ready(Some(Ok(frame))) => {
-                    push_data(&mut frames, frame);
-                    bytes = frames.iter().map(Bytes::len).sum();
-                }
+                Poll::Ready(Some(Ok(frame))) => bytes += push_data(&mut frames, frame),
                 Poll::Ready(Some(Err(err))) => {
                     write_frames(&mut io, &frames, bytes, chunked).await?;
                     return Err(ServeError::Body(err.into()));
@@ -237,12 +233,16 @@ where
 const MAX_BATCH_FRAMES: usize = 64;
 const MAX_BATCH_BYTES: usize = 64 * 1024;
 
-/// Keeps a frame's data; trailers and empty frames are not sent.
-fn push_data(frames: &mut Vec<Bytes>, frame: http_body::Frame<Bytes>) {
-    if let Ok(data) = frame.into_data() {
-        if !data.is_empty() {
+/// Keeps a frame's data (trailers and empty frames are not sent); returns
+/// the bytes kept.
+fn push_data(frames: &mut Vec<Bytes>, frame: http_body::Frame<Bytes>) -> usize {
+    match frame.into_data() {
+        Ok(data) if !data.is_empty() => {
+            let len = data.len();
             frames.push(data);
+            len
         }
+        _ => 0,
     }
 }
 

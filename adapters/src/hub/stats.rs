@@ -78,7 +78,6 @@ counters!(
     subscribed,
     published,
     published_bytes,
-    backlog_bytes,
     delivered,
     resumed,
     gaps_too_old,

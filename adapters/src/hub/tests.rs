@@ -301,6 +301,10 @@ async fn a_subscriber_that_stopped_reading_is_found_by_the_sweep_within_its_time
     }
     // 3 s of publishing at 10/s: past the 2 s bound by at most one sweep.
     assert!(token.is_cancelled());
+    assert!(
+        hub.stats().backlog_bytes > 0,
+        "the stalled one's unread bytes, as of the last sweep"
+    );
     assert_eq!(hub.stats().disconnected_stalled, 1);
     assert!(!reading.disconnect_token().is_cancelled());
 }

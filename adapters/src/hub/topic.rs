@@ -223,10 +223,7 @@ impl Topic {
                 sub.token.cancel();
             }
         }
-        self.common
-            .counters
-            .backlog_bytes
-            .store(total, Ordering::Relaxed);
+        self.backlog_bytes.store(total, Ordering::Relaxed);
     }
 
     /// Registers `waker` to be woken by the next push, unless `*registered`

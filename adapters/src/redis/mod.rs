@@ -73,7 +73,7 @@ use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 use std::boxed::Box;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::string::{String, ToString};
 use std::sync::{Arc, Mutex};
 use std::vec::Vec;
@@ -267,28 +267,11 @@ impl History for StreamHistory {
         let counters = Arc::clone(&self.counters);
         let key = commands.key(topic);
         Box::pin(async move {
-            counters.history_reads.fetch_add(1, Ordering::Relaxed);
-            let (read, info) = range_and_info(&commands, &key, after).await?;
-            let mut batch = HistoryBatch {
+            let (entries, info) = range_and_info(&commands, &counters, &key, after).await?;
+            Ok(HistoryBatch {
+                entries,
                 gap: info.trimmed_after(after),
-                ..HistoryBatch::default()
-            };
-            let last = read.last().map(|(position, _)| *position);
-            for (position, frame) in read {
-                match frame {
-                    Ok(frame) => batch.entries.push((position, frame)),
-                    Err(_) => {
-                        counters.malformed.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }
-            // A batch of malformed entries only still moves the replay on.
-            if batch.entries.is_empty() {
-                if let Some(position) = last {
-                    batch.entries.push((position, bytes::Bytes::new()));
-                }
-            }
-            Ok(batch)
+            })
         })
     }
 }
@@ -365,12 +348,17 @@ impl StreamInfo {
     }
 }
 
-/// `XRANGE key (after + COUNT n` then `XINFO STREAM key`, one round trip.
+/// `XRANGE key (after + COUNT n` then `XINFO STREAM key`, one round trip,
+/// counted in `history_reads`. An entry that cannot become an event
+/// (counted in `malformed`) comes with an empty frame: it still moves a
+/// replay on, and a subscription writes no empty frame.
 async fn range_and_info(
     commands: &Commands,
+    counters: &RedisCounters,
     key: &str,
     after: Position,
-) -> Result<(Vec<entry::Decoded>, StreamInfo), String> {
+) -> Result<(Vec<(Position, bytes::Bytes)>, StreamInfo), String> {
+    counters.history_reads.fetch_add(1, Ordering::Relaxed);
     let mut pipe = redis::pipe();
     pipe.ignore_errors();
     pipe.cmd("XRANGE")
@@ -387,7 +375,16 @@ async fn range_and_info(
     if let redis::Value::ServerError(err) = range {
         return Err(std::format!("XRANGE failed: {err:?}"));
     }
-    Ok((entries(range)?, StreamInfo::parse(info)?))
+    let read = entries(range)?
+        .into_iter()
+        .map(|(position, frame)| {
+            if frame.is_err() {
+                counters.malformed.fetch_add(1, Ordering::Relaxed);
+            }
+            (position, frame.unwrap_or_default())
+        })
+        .collect();
+    Ok((read, StreamInfo::parse(info)?))
 }
 
 /// A node of a multi-node fan-out on Redis Streams. Cheap to clone.
@@ -402,7 +399,7 @@ struct Inner {
     hub: Hub,
     commands: Arc<Commands>,
     counters: Arc<RedisCounters>,
-    readers: Mutex<HashMap<String, ()>>,
+    readers: Mutex<HashSet<String>>,
     first_reads: Coalesce<(String, Position), Result<FirstRead, String>>,
     stop: CancellationToken,
 }
@@ -443,7 +440,7 @@ impl RedisFanout {
                 hub: Hub::build(hub, Some(Arc::new(history))),
                 commands,
                 counters,
-                readers: Mutex::new(HashMap::new()),
+                readers: Mutex::new(HashSet::new()),
                 first_reads: Coalesce::new(Duration::from_secs(1)),
                 stop: CancellationToken::new(),
             }),
@@ -618,32 +615,19 @@ impl RedisFanout {
     /// that order (trimming between the two can only make the answer say
     /// "gap" where there was none, never the other way round).
     async fn first_read(&self, key: String, after: Position) -> Result<FirstRead, String> {
-        self.inner
-            .counters
-            .history_reads
-            .fetch_add(1, Ordering::Relaxed);
-        let (entries, info) = range_and_info(&self.inner.commands, &key, after).await?;
-        let mut decoded = Vec::with_capacity(entries.len());
-        for (position, frame) in entries {
-            if frame.is_err() {
-                self.inner
-                    .counters
-                    .malformed
-                    .fetch_add(1, Ordering::Relaxed);
-            }
-            decoded.push((position, frame.unwrap_or_default()));
-        }
+        let (entries, info) =
+            range_and_info(&self.inner.commands, &self.inner.counters, &key, after).await?;
         Ok(FirstRead {
             trimmed: info.trimmed_after(after),
             ahead: after > info.last_generated,
-            entries: decoded,
+            entries,
         })
     }
 
     /// The topic, made with its window starting at the stream's newest
     /// entry, and its reader started, on first use.
     async fn topic(&self, topic: &str) -> Result<Arc<Topic>, FanoutError> {
-        if lock(&self.inner.readers).contains_key(topic) {
+        if lock(&self.inner.readers).contains(topic) {
             if let Some(handle) = self.inner.hub.topic(topic, Position::default()) {
                 return Ok(handle);
             }
@@ -671,12 +655,12 @@ impl RedisFanout {
             ))
         })?;
         let mut readers = lock(&self.inner.readers);
-        if !readers.contains_key(topic) {
+        if !readers.contains(topic) {
             // A topic made through `hub()` before any reader: its window
             // starts at the stream's newest entry, not at 0-0 (which would
             // read the whole stream as live).
             lock(&handle.state).ring.raise_base(base);
-            readers.insert(topic.to_string(), ());
+            readers.insert(topic.to_string());
             let reader = Reader {
                 client: commands.client.clone(),
                 config: commands.config.clone(),

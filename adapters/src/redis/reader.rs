@@ -57,7 +57,7 @@ impl Reader {
                     {
                         return;
                     }
-                    backoff = (backoff * 2).min(self.config.reconnect_max);
+                    backoff = backoff.saturating_mul(2).min(self.config.reconnect_max);
                 }
             }
         }
@@ -100,7 +100,9 @@ impl Reader {
             None => {
                 let config = AsyncConnectionConfig::new()
                     .set_connection_timeout(Some(self.config.connect_timeout))
-                    .set_response_timeout(Some(self.config.block + Duration::from_secs(5)));
+                    .set_response_timeout(Some(
+                        self.config.block.saturating_add(Duration::from_secs(5)),
+                    ));
                 let conn = self
                     .client
                     .get_multiplexed_async_connection_with_config(&config)
