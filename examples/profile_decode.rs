@@ -11,7 +11,8 @@
 //! Arguments: the delivery (`whole`, `mtu` for 1460-byte chunks, `tiny` for
 //! seeded random 1–64-byte chunks) and the entry point (`owned`:
 //! `EventDecoder::decode` over a `BytesMut` the chunks are appended to;
-//! `chunk`: `EventDecoder::decode_chunk` on `Bytes` chunks; `fields`: the
+//! `chunk`: `EventDecoder::decode_chunk` on `Bytes` chunks; `borrowed`:
+//! `BorrowedDecoder::decode` on each chunk as `&[u8]`; `fields`: the
 //! field layer `Decoder` in place, an incomplete line carried in a `Vec`).
 //! Environment:
 //! `WORKLOAD` (`llm`, `named`, `multi`, `crlf`, `heartbeat`, `huge`), `MIB`
@@ -21,7 +22,7 @@
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use ssekit::{Decoder, EventDecoder, Field, Step};
+use ssekit::{BorrowedDecoder, Decoder, EventDecoder, Field, Step};
 
 /// About `mib` MiB of one workload's events.
 fn workload(name: &str, mib: usize) -> Vec<u8> {
@@ -111,6 +112,22 @@ fn decode_chunk(chunks: &[Bytes]) -> usize {
     events
 }
 
+#[inline(never)]
+fn decode_borrowed(chunks: &[Bytes]) -> usize {
+    let mut events = 0;
+    let mut decoder = BorrowedDecoder::new();
+    for chunk in chunks {
+        let mut chunk: &[u8] = chunk;
+        while let Some(event) = decoder
+            .decode(&mut chunk)
+            .expect("within the default limits")
+        {
+            events += usize::from(!event.data().is_empty());
+        }
+    }
+    events
+}
+
 /// The field layer in place in each chunk, an incomplete line carried in a
 /// `Vec` (the way `benches/support/drivers.rs` drives it); counts blank
 /// lines after data lines.
@@ -173,6 +190,7 @@ fn main() {
         events = match entry.as_str() {
             "chunk" => decode_chunk(&chunks),
             "fields" => decode_fields(&chunks),
+            "borrowed" => decode_borrowed(&chunks),
             _ => decode_owned(&chunks, &mut buf),
         };
     }

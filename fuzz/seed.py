@@ -6,7 +6,7 @@ Deterministic: the same sources give the same files. Sources:
     events); inputs longer than MAX_INPUT bytes are truncated;
   - the byte-string literals (b"...") that look like event streams in the
     decoder tests (tests/rules.rs, tests/limits.rs, tests/adapters_tokio.rs,
-    codec/src/decoder.rs, codec/src/field.rs);
+    codec/src/field_decoder.rs, codec/src/field.rs);
   - a short list of hostile values for the encoder targets (below).
 
 Every file written is named `seed-*`; old `seed-*` files are removed first,
@@ -40,7 +40,7 @@ TEST_SOURCES = [
     "tests/rules.rs",
     "tests/limits.rs",
     "tests/adapters_tokio.rs",
-    "codec/src/decoder.rs",
+    "codec/src/field_decoder.rs",
     "codec/src/field.rs",
 ]
 
@@ -194,7 +194,8 @@ def chunk_header(lengths):
 
 def build():
     seeds = {t: {} for t in
-             ["decode", "decode_chunked", "roundtrip", "encode_no_injection", "tokio_codec"]}
+             ["decode", "decode_chunked", "decode_borrowed", "roundtrip", "encode_no_injection",
+              "tokio_codec"]}
 
     def put(target, name, data):
         seeds[target]["seed-" + name] = data
@@ -209,6 +210,9 @@ def build():
         put("decode_chunked", name, UNBOUNDED + chunk_header(line_end_splits(data)) + data)
         put("decode_chunked", name + ".small",
             small + chunk_header([1, 2, 3, 0, 5, 8, 13]) + data)
+        put("decode_borrowed", name, UNBOUNDED + chunk_header(line_end_splits(data)) + data)
+        put("decode_borrowed", name + ".small",
+            small + chunk_header([2, 1, 0, 7, 3, 40]) + data)
         put("tokio_codec", name, UNBOUNDED + chunk_header([0] if len(data) < 300 else [6, 0, 13]) + data)
         put("tokio_codec", name + ".small", small + chunk_header([]) + data)
 

@@ -541,3 +541,80 @@ fn owned_events_appended_in_tiny_pieces() {
         );
     }
 }
+
+/// `input` whole (`size` 0), in chunks of `size` bytes, or (`size` 1) in
+/// seeded random chunks of 1 to 64 bytes.
+fn pieces(input: &[u8], size: usize) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let (mut at, mut x) = (0usize, 0x2545_F491_4F6C_DD1Du64);
+    while at < input.len() {
+        let len = match size {
+            0 => input.len(),
+            1 => {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x % 64 + 1) as usize
+            }
+            n => n,
+        };
+        let end = (at + len).min(input.len());
+        out.push(&input[at..end]);
+        at = end;
+    }
+    out
+}
+
+/// The borrowing event layer allocates nothing per event once its buffers
+/// have grown to the stream's largest event: every corpus (one-line data,
+/// named events with IDs, five lines, 50 to 200 lines, heartbeats between
+/// events), whole, in 1460-byte chunks and in 1–64-byte chunks, with
+/// comments asked for and not. A first pass over the corpus grows the
+/// buffers; a second pass with the same decoder is measured.
+#[test]
+fn borrowed_path_allocates_nothing_per_event() {
+    fn heartbeats(i: usize) -> String {
+        format!(": keep-alive\n\n: keep-alive\n\ndata: {{\"seq\":{i}}}\n\n")
+    }
+    type Corpus = (&'static str, fn(usize) -> String);
+    let corpora: [Corpus; 5] = [
+        ("one-line data", single_line),
+        ("named with IDs", named_with_id),
+        ("5-line data", five_lines),
+        ("50-200-line data", many_lines),
+        ("heartbeats", heartbeats),
+    ];
+    for (name, event) in corpora {
+        let input = corpus(2_000, event);
+        for (delivery, size) in [("whole", 0), ("1460-byte", MTU_CHUNK), ("1-64-byte", 1)] {
+            for items in [false, true] {
+                let chunks = pieces(&input, size);
+                let mut decoder = ssekit::BorrowedDecoder::new();
+                let mut pass = || {
+                    let mut n = 0;
+                    for chunk in &chunks {
+                        let mut chunk = *chunk;
+                        if items {
+                            while let Some(item) = decoder.decode_item(&mut chunk).unwrap() {
+                                n += usize::from(matches!(item, ssekit::BorrowedItem::Event(_)));
+                                black_box(item);
+                            }
+                        } else {
+                            while let Some(event) = decoder.decode(&mut chunk).unwrap() {
+                                black_box(event.data());
+                                n += 1;
+                            }
+                        }
+                    }
+                    n
+                };
+                assert_eq!(pass(), 2_000);
+                let (n, counts) = measure(pass);
+                let what = format!("borrowed {name}, {delivery}, items {items}");
+                report(&what, n, counts);
+                assert_eq!(n, 2_000, "{what}: events lost");
+                assert_eq!(counts.total(), 0, "{what}: the borrowed path allocated");
+            }
+        }
+    }
+}

@@ -12,8 +12,8 @@
 mod common;
 
 use common::{
-    chunks_at, decode_chunks, diff_transcripts, fields_chunked, lossy, Ev, OwnedField, Rec,
-    Transcript,
+    chunks_at, decode_chunks, decode_chunks_borrowed, diff_transcripts, fields_chunked, lossy, Ev,
+    OwnedField, Rec, Transcript,
 };
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -464,6 +464,34 @@ proptest! {
             "input {:?} split at {:?}: reference vs EventDecoder:\n{}",
             lossy(&input), splits, diff_transcripts(&expected, &chunked)
         );
+    }
+
+    /// (e) The borrowing event layer gives the owned one's transcript, on
+    /// generated streams and on noise, with and without small limits, under
+    /// any chunking (1-byte chunks included), and agrees with the reference.
+    #[test]
+    fn borrowed_decoder_agrees(
+        input in prop_oneof![stream(), noise()],
+        limits in prop_oneof![Just(Limits::default()), small_limits()],
+        raw in cuts(),
+        tiny in prop::bool::weighted(0.2),
+    ) {
+        let splits = split_points(input.len(), &raw, tiny);
+        let owned = decode_chunks(limits, [&input[..]]).0;
+        let borrowed = decode_chunks_borrowed(limits, chunks_at(&input, &splits));
+        prop_assert!(
+            owned == borrowed,
+            "input {:?} with {:?} split at {:?}: EventDecoder (whole) vs BorrowedDecoder:\n{}",
+            lossy(&input), limits, splits, diff_transcripts(&owned, &borrowed)
+        );
+        if limits == Limits::default() {
+            let expected = reference(&input);
+            prop_assert!(
+                expected == borrowed,
+                "input {:?} split at {:?}: reference vs BorrowedDecoder:\n{}",
+                lossy(&input), splits, diff_transcripts(&expected, &borrowed)
+            );
+        }
     }
 
     /// (d, noise) The reference and `EventDecoder` also agree on bytes that are

@@ -94,6 +94,11 @@ fn corpus_decode_chunked() {
 }
 
 #[test]
+fn corpus_decode_borrowed() {
+    replay_corpus("decode_borrowed");
+}
+
+#[test]
 fn corpus_roundtrip() {
     replay_corpus("roundtrip");
 }
@@ -130,7 +135,7 @@ fn directories_name_targets() {
     }
     assert_eq!(
         TARGETS.len(),
-        5,
+        6,
         "add a corpus_<target> test for a new target"
     );
 }

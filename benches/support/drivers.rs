@@ -10,7 +10,7 @@ use core::num::NonZeroUsize;
 use bytes::{Bytes, BytesMut};
 use futures::executor::block_on;
 use futures::StreamExt;
-use ssekit::{Decoder, Event, EventDecoder, Field, Limits, Step};
+use ssekit::{BorrowedDecoder, Decoder, Event, EventDecoder, Field, Limits, Step};
 
 use super::Tally;
 
@@ -64,6 +64,26 @@ pub(crate) fn ssekit_bytes(chunks: &[Bytes], limits: Limits) -> Tally {
         }
     }
     let _ = decoder.finish(&mut carry);
+    t
+}
+
+/// ssekit's borrowing event layer (`BorrowedDecoder`) on each chunk as a
+/// `&[u8]`: events are views of the chunk or of the decoder's reused
+/// buffers, used at once (their data length counted) and dropped.
+pub(crate) fn ssekit_borrowed(chunks: &[Bytes], limits: Limits) -> Tally {
+    let mut t = Tally::default();
+    let mut decoder = BorrowedDecoder::with_limits(limits);
+    for chunk in chunks {
+        let mut chunk: &[u8] = chunk;
+        loop {
+            match decoder.decode(&mut chunk) {
+                Ok(Some(event)) => t.event(event.data().len()),
+                Ok(None) => break,
+                Err(_) => t.errors += 1,
+            }
+        }
+    }
+    let _ = decoder.finish();
     t
 }
 

@@ -227,6 +227,9 @@ pub(crate) fn decoders(limits: ssekit::Limits, keep_buffers: bool) -> Vec<Conten
         Contender::new("ssekit_bytes", Kind::Ssekit, move |c| {
             ssekit_bytes(c, limits)
         }),
+        Contender::new("ssekit_borrowed", Kind::Ssekit, move |c| {
+            ssekit_borrowed(c, limits)
+        }),
         Contender::new("ssekit_stream", Kind::Ssekit, move |c| {
             ssekit_stream(c, limits)
         }),

@@ -192,6 +192,35 @@ impl Event {
     }
 }
 
+impl Event {
+    /// An event with the parts of `event`, copied into one new buffer.
+    pub(crate) fn copied_from(event: &crate::BorrowedEvent<'_>) -> Event {
+        let (t, d, i) = (event.event_type(), event.data(), event.id());
+        let mut all = BytesMut::with_capacity(t.len() + d.len() + i.len());
+        all.extend_from_slice(t);
+        all.extend_from_slice(i);
+        all.extend_from_slice(d);
+        let mut all = all.freeze();
+        let event_type = all.split_to(t.len());
+        let id = all.split_to(i.len());
+        // Data lines never hold LF: the joined data splits back into them.
+        let mut data = DataLines::new();
+        let mut rest = all;
+        while let Some(at) = memchr::memchr(b'\n', &rest) {
+            data.push(rest.split_to(at));
+            bytes::Buf::advance(&mut rest, 1);
+        }
+        data.push(rest);
+        Event {
+            event_type,
+            data,
+            id,
+            retry: event.retry(),
+            sets_id: event.sets_id(),
+        }
+    }
+}
+
 impl PartialEq for Event {
     fn eq(&self, other: &Event) -> bool {
         self.event_type == other.event_type

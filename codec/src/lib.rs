@@ -28,6 +28,11 @@
 //!   input, copying nothing. [`ChunkDecoder`] wraps it for input that
 //!   arrives as [`bytes::Bytes`] chunks (an HTTP body), carrying split
 //!   lines itself.
+//! - [`BorrowedDecoder`] (feature `alloc`) is the event layer for callers
+//!   that use each event at once (parse its JSON, forward it): it hands out
+//!   [`BorrowedEvent`] views of `&[u8]` input, or of buffers it reuses for
+//!   data of several lines, with no allocation and no reference counting
+//!   per event.
 //!
 //! Both enforce the same [`Limits`], report a [`DecodeError`] naming the limit
 //! and the byte offset, and recover at the next event boundary.
@@ -80,7 +85,7 @@
 //!
 //! # Crate features
 //!
-//! - `alloc`: allocation-backed helpers.
+//! - `alloc`: [`BorrowedDecoder`] and allocation-backed helpers.
 //! - `bytes` (implies `alloc`): the owned, zero-copy event layer:
 //!   [`EventDecoder`], [`Event`], [`Item`].
 //! - `std` (default, implies `bytes`): `std` support in the dependencies.
@@ -104,6 +109,10 @@ mod keepalive;
 mod limits;
 mod reconnect;
 
+#[cfg(feature = "alloc")]
+mod borrowed_decoder;
+#[cfg(feature = "alloc")]
+mod borrowed_event;
 #[cfg(feature = "bytes")]
 mod chunked;
 #[cfg(feature = "bytes")]
@@ -123,6 +132,10 @@ pub use reconnect::{
     GiveUp, Jitter, NextAttempt, Reconnect, ReconnectConfig, ResponseClass, ResponseError, Verdict,
 };
 
+#[cfg(feature = "alloc")]
+pub use borrowed_decoder::BorrowedDecoder;
+#[cfg(feature = "alloc")]
+pub use borrowed_event::{BorrowedEvent, BorrowedItem};
 #[cfg(feature = "bytes")]
 pub use chunked::ChunkDecoder;
 #[cfg(feature = "bytes")]

@@ -18,6 +18,7 @@
 //! |---|---|---|
 //! | `decode` | limits, feed mode, chunk size, bytes | no panic; buffered bytes and every event within [`Limits`]; errors well formed |
 //! | `decode_chunked` | limits, chunk lengths, bytes | every split and every entry point gives the one-piece transcript; field layer plus a spec assembler agrees; naive reference agrees |
+//! | `decode_borrowed` | limits, chunk lengths, bytes | `BorrowedDecoder` over those chunks, over 1-byte chunks and over chunks eight times as long gives `EventDecoder`'s one-piece transcript, items and events alike |
 //! | `roundtrip` | one event's parts | encode then decode gives exactly that event, or a refusal under a CR, LF or NUL rule |
 //! | `encode_no_injection` | several frames' parts | each encoded frame decodes to exactly its own items, never more |
 //! | `tokio_codec` | limits, read sizes, bytes | the tokio-util codecs driven by hand equal direct decoding; their encoder round-trips |
@@ -31,8 +32,9 @@ use core::fmt;
 
 use bytes::{Bytes, BytesMut};
 use ssekit_codec::{
-    data_round_trips, DecodeError, Decoder, EncodeError, EndOfStream, Event, EventDecoder,
-    EventRef, Field, FieldName, Item, Limit, Limits, Step, DEFAULT_EVENT_TYPE, KEEP_ALIVE_FRAME,
+    data_round_trips, BorrowedDecoder, BorrowedItem, DecodeError, Decoder, EncodeError,
+    EndOfStream, Event, EventDecoder, EventRef, Field, FieldName, Item, Limit, Limits, Step,
+    DEFAULT_EVENT_TYPE, KEEP_ALIVE_FRAME,
 };
 
 /// The names of the checks, which are also the fuzz targets' names and the
@@ -40,6 +42,7 @@ use ssekit_codec::{
 pub const TARGETS: &[&str] = &[
     "decode",
     "decode_chunked",
+    "decode_borrowed",
     "roundtrip",
     "encode_no_injection",
     "tokio_codec",
@@ -51,6 +54,7 @@ pub fn target(name: &str) -> Option<fn(&[u8])> {
     match name {
         "decode" => Some(decode),
         "decode_chunked" => Some(decode_chunked),
+        "decode_borrowed" => Some(decode_borrowed),
         "roundtrip" => Some(roundtrip),
         "encode_no_injection" => Some(encode_no_injection),
         "tokio_codec" => Some(tokio_codec),
@@ -775,6 +779,91 @@ pub fn decode_chunked(data: &[u8]) {
     );
     if limits == Limits::unbounded() {
         assert_same("naive reference decoder", body, &reference(body), &whole);
+    }
+}
+
+/// Decodes bytes cut at fuzzer-chosen points with the borrowing event
+/// layer and checks that it gives exactly what the owned one gives on the
+/// whole input: with `decode_item`, the same transcript (events, comments,
+/// retries, errors with their offsets, the end, the last event ID and the
+/// reconnection time); with `decode`, its events and errors. Both run over
+/// the chunks, over 1-byte chunks, and over chunks eight times as long (the
+/// borrowing decoder treats chunks over 256 bytes that follow a carried
+/// line differently).
+///
+/// Input: as for [`decode_chunked`].
+pub fn decode_borrowed(data: &[u8]) {
+    let mut input = Input::new(data);
+    let limits = read_limits(&mut input);
+    let n = usize::from(input.byte() % 17);
+    let lengths: Vec<usize> = (0..n).map(|_| usize::from(input.byte())).collect();
+    let body = input.rest();
+
+    let whole = run(limits, &[body], Feed::Items);
+    let events = whole.events_only();
+    let long: Vec<usize> = lengths.iter().map(|&n| n * 8).collect();
+    let cuts: [(String, Vec<&[u8]>); 3] = [
+        (format!("{lengths:?}"), cut(body, &lengths)),
+        ("1-byte".into(), body.chunks(1).collect()),
+        (format!("{long:?}"), cut(body, &long)),
+    ];
+    for (name, chunks) in &cuts {
+        for items in [true, false] {
+            let what = format!(
+                "BorrowedDecoder {} over chunks {name}, {limits:?}",
+                if items { "decode_item" } else { "decode" }
+            );
+            let expected = if items { &whole } else { &events };
+            assert_same(&what, body, expected, &run_borrowed(limits, chunks, items));
+        }
+    }
+}
+
+/// Decodes `chunks` with [`BorrowedDecoder`], each event checked and copied
+/// out as an owned [`Event`].
+fn run_borrowed(limits: Limits, chunks: &[&[u8]], items: bool) -> Transcript {
+    let mut decoder = BorrowedDecoder::with_limits(limits);
+    let mut recs = Vec::new();
+    let mut fed = 0usize;
+    for &chunk in chunks {
+        fed += chunk.len();
+        let mut chunk = chunk;
+        loop {
+            let result = if items {
+                decoder.decode_item(&mut chunk)
+            } else {
+                decoder
+                    .decode(&mut chunk)
+                    .map(|e| e.map(BorrowedItem::Event))
+            };
+            let result = result.map(|item| {
+                item.map(|item| match item {
+                    BorrowedItem::Event(e) => {
+                        let owned = e.to_event();
+                        assert_eq!(owned.data(), e.data(), "to_event keeps the data");
+                        assert_eq!(owned.sets_id(), e.sets_id(), "to_event keeps sets_id");
+                        Item::Event(owned)
+                    }
+                    BorrowedItem::Comment(text) => Item::Comment(Bytes::copy_from_slice(text)),
+                    BorrowedItem::Retry(ms) => Item::Retry(ms),
+                    other => panic!("unexpected item {other:?}"),
+                })
+            });
+            if !record(limits, result, &mut recs, fed) {
+                break;
+            }
+        }
+        assert!(
+            chunk.is_empty(),
+            "BorrowedDecoder left part of the input unread"
+        );
+    }
+    let end = decoder.finish();
+    Transcript {
+        items: recs,
+        end,
+        last_event_id: Bytes::copy_from_slice(decoder.last_event_id()),
+        reconnection_time: decoder.reconnection_time(),
     }
 }
 

@@ -6,7 +6,10 @@
 use core::fmt::Write as _;
 
 use bytes::BytesMut;
-use ssekit::{DecodeError, Decoder, EndOfStream, Event, EventDecoder, Field, Item, Limits, Step};
+use ssekit::{
+    BorrowedDecoder, BorrowedItem, DecodeError, Decoder, EndOfStream, Event, EventDecoder, Field,
+    Item, Limits, Step,
+};
 
 /// A dispatched event as a test sees it: lossy text for comparisons with the
 /// conformance vectors, and the raw bytes for exact comparisons.
@@ -147,7 +150,28 @@ pub(crate) fn lossy(bytes: &[u8]) -> String {
 /// Decodes `chunks`, appended one by one to a `BytesMut`, with
 /// `EventDecoder::decode_item`, then `finish`. Errors are recorded and
 /// decoding goes on.
+///
+/// Every test that decodes through here also checks the borrowing event
+/// layer: [`decode_chunks_borrowed`] on the same chunks must give the same
+/// transcript.
 pub(crate) fn decode_chunks<'a, I>(limits: Limits, chunks: I) -> (Transcript, BufferStats)
+where
+    I: IntoIterator<Item = &'a [u8]>,
+{
+    let chunks: Vec<&[u8]> = chunks.into_iter().collect();
+    let (owned, stats) = decode_chunks_owned(limits, chunks.iter().copied());
+    let borrowed = decode_chunks_borrowed(limits, chunks.iter().copied());
+    assert!(
+        owned == borrowed,
+        "EventDecoder and BorrowedDecoder differ on chunks {:?} with {limits:?}:\n{}",
+        chunks.iter().map(|c| lossy(c)).collect::<Vec<_>>(),
+        diff_transcripts(&owned, &borrowed)
+    );
+    (owned, stats)
+}
+
+/// [`decode_chunks`] with `EventDecoder` alone.
+fn decode_chunks_owned<'a, I>(limits: Limits, chunks: I) -> (Transcript, BufferStats)
 where
     I: IntoIterator<Item = &'a [u8]>,
 {
@@ -184,6 +208,44 @@ where
         reconnection_time: decoder.reconnection_time(),
     };
     (transcript, stats)
+}
+
+/// Decodes `chunks` one by one with `BorrowedDecoder::decode_item`, then
+/// `finish`: the transcript `decode_chunks` gives, from the borrowing event
+/// layer (each event copied out with `to_event`).
+pub(crate) fn decode_chunks_borrowed<'a, I>(limits: Limits, chunks: I) -> Transcript
+where
+    I: IntoIterator<Item = &'a [u8]>,
+{
+    let mut decoder = BorrowedDecoder::with_limits(limits);
+    let mut items = Vec::new();
+    for mut chunk in chunks {
+        loop {
+            match decoder.decode_item(&mut chunk) {
+                Ok(Some(BorrowedItem::Event(event))) => {
+                    let owned = event.to_event();
+                    assert_eq!(owned.data(), event.data());
+                    items.push(Rec::Event(Ev::from_event(&owned)));
+                }
+                Ok(Some(BorrowedItem::Comment(text))) => items.push(Rec::Comment(text.to_vec())),
+                Ok(Some(BorrowedItem::Retry(ms))) => items.push(Rec::Retry(ms)),
+                Ok(Some(other)) => panic!("unexpected item {other:?}"),
+                Ok(None) => break,
+                Err(err) => items.push(Rec::Error(err)),
+            }
+        }
+        assert!(
+            chunk.is_empty(),
+            "decode_item returned None with input left"
+        );
+    }
+    let end = decoder.finish();
+    Transcript {
+        items,
+        end,
+        last_event_id: decoder.last_event_id().to_vec(),
+        reconnection_time: decoder.reconnection_time(),
+    }
 }
 
 /// Decodes `input` cut at the given split points (ascending offsets).
