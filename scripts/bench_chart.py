@@ -30,7 +30,7 @@ BASELINES = ("memchr_count", "memcpy")
 
 # Row order in tables and bar order in charts; unknown names go last.
 ORDER = [
-    "ssekit_owned", "ssekit_bytes", "ssekit_stream", "ssekit_fields",
+    "ssekit_borrowed", "ssekit_owned", "ssekit_bytes", "ssekit_stream", "ssekit_fields",
     "ssekit_event", "ssekit_prebuilt", "ssekit_event_ref",
     "sse_core", "sse_stream", "sseer", "eventsource_stream", "sse_codec",
     "async_sse", "axum", "memchr_count", "memcpy",
@@ -39,7 +39,7 @@ COLUMN_ORDER = ["whole", "mtu", "tiny", "1MiB", "8MiB", "64MiB", "encode"]
 
 COLORS = {
     # ssekit in warm colours, peers in cool ones, baselines in light grey.
-    "ssekit_owned": "#c0392b", "ssekit_bytes": "#e67e22", "ssekit_stream": "#f4d03f",
+    "ssekit_borrowed": "#922b21", "ssekit_owned": "#c0392b", "ssekit_bytes": "#e67e22", "ssekit_stream": "#f4d03f",
     "ssekit_fields": "#8e44ad", "ssekit_event": "#c0392b", "ssekit_prebuilt": "#e67e22",
     "ssekit_event_ref": "#8e44ad", "sse_core": "#1f618d", "sse_stream": "#48c9b0",
     "sseer": "#1e8449", "eventsource_stream": "#7f8c8d", "sse_codec": "#17202a",
@@ -49,7 +49,9 @@ COLORS = {
 # (numerator, denominator) rows under each table; "peer" is the fastest
 # correctly-parsing peer in that column.
 RATIOS = {
-    "decode": [("ssekit_owned", "peer"), ("ssekit_bytes", "peer"), ("ssekit_fields", "ssekit_owned"),
+    "decode": [("ssekit_borrowed", "peer"), ("ssekit_owned", "peer"), ("ssekit_bytes", "peer"),
+               ("ssekit_stream", "peer"), ("ssekit_fields", "peer"), ("ssekit_borrowed", "memchr_count"),
+               ("ssekit_fields", "ssekit_owned"),
                ("ssekit_fields", "ssekit_bytes"), ("ssekit_owned", "memchr_count"),
                ("ssekit_bytes", "memchr_count")],
     "scaling": [("ssekit_owned", "peer"), ("ssekit_bytes", "peer"), ("ssekit_fields", "ssekit_owned")],

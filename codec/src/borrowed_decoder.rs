@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use crate::borrowed_event::{BorrowedEvent, BorrowedItem};
 use crate::error::DecodeError;
 use crate::field::Field;
-use crate::field_decoder::{Decoder, EndOfStream, Step};
+use crate::field_decoder::{Decoder, EndOfStream};
 use crate::limits::Limits;
 
 /// The type of an event that names none.
@@ -330,6 +330,7 @@ impl BorrowedDecoder {
 
     /// The decoding loop: first the carried line and the input that
     /// completes it, then the input in place.
+    #[inline(always)]
     fn run<'i>(
         &mut self,
         input: &mut &'i [u8],
@@ -355,29 +356,28 @@ impl BorrowedDecoder {
             self.carry.extend_from_slice(&input[..take]);
             *input = &input[take..];
         }
-        loop {
-            let buf: &'i [u8] = input;
-            let step = self.fields.decode(buf);
-            *input = &buf[step.consumed..];
-            match step.status {
-                Ok(Step::Field(field)) => {
-                    if let Some(found) = self.pending.field(field, Some(whole), items) {
-                        if !matches!(found, Found::Event) {
-                            self.pending.unpin(whole);
-                        }
-                        return Ok(found);
-                    }
-                }
-                Ok(Step::NeedMore) => {
-                    self.carry.extend_from_slice(input);
-                    *input = &[];
+        let buf: &'i [u8] = input;
+        let pending = &mut self.pending;
+        let (consumed, stop) = self
+            .fields
+            .decode_each(buf, items, |field| pending.field(field, Some(whole), items));
+        *input = &buf[consumed..];
+        match stop {
+            Ok(Some(found)) => {
+                if !matches!(found, Found::Event) {
                     self.pending.unpin(whole);
-                    return Ok(Found::NeedMore);
                 }
-                Err(err) => {
-                    self.pending.drop_event();
-                    return Err(err);
-                }
+                Ok(found)
+            }
+            Ok(None) => {
+                self.carry.extend_from_slice(input);
+                *input = &[];
+                self.pending.unpin(whole);
+                Ok(Found::NeedMore)
+            }
+            Err(err) => {
+                self.pending.drop_event();
+                Err(err)
             }
         }
     }
@@ -403,34 +403,32 @@ impl BorrowedDecoder {
 
     /// Decodes the complete lines in the carry; their values are copied.
     fn run_carry(&mut self, items: bool) -> Result<Found, DecodeError> {
-        loop {
-            let step = self.fields.decode(&self.carry[self.carry_used..]);
-            let at = self.carry_used;
-            self.carry_used += step.consumed;
-            match step.status {
-                Ok(Step::Field(Field::Comment(text))) if items => {
-                    let from = text.as_ptr() as usize - self.carry.as_ptr() as usize;
-                    debug_assert!(from >= at);
-                    return Ok(Found::Comment {
-                        in_carry: true,
-                        from,
-                        to: from + text.len(),
-                    });
-                }
-                Ok(Step::Field(field)) => {
-                    if let Some(found) = self.pending.field(field, None, items) {
-                        return Ok(found);
+        let base = self.carry.as_ptr() as usize;
+        let pending = &mut self.pending;
+        let (consumed, stop) =
+            self.fields
+                .decode_each(&self.carry[self.carry_used..], items, |field| match field {
+                    Field::Comment(text) if items => {
+                        let from = text.as_ptr() as usize - base;
+                        Some(Found::Comment {
+                            in_carry: true,
+                            from,
+                            to: from + text.len(),
+                        })
                     }
-                }
-                Ok(Step::NeedMore) => {
-                    self.carry.drain(..self.carry_used);
-                    self.carry_used = 0;
-                    return Ok(Found::NeedMore);
-                }
-                Err(err) => {
-                    self.pending.drop_event();
-                    return Err(err);
-                }
+                    field => pending.field(field, None, items),
+                });
+        self.carry_used += consumed;
+        match stop {
+            Ok(Some(found)) => Ok(found),
+            Ok(None) => {
+                self.carry.drain(..self.carry_used);
+                self.carry_used = 0;
+                Ok(Found::NeedMore)
+            }
+            Err(err) => {
+                self.pending.drop_event();
+                Err(err)
             }
         }
     }
@@ -448,7 +446,7 @@ impl Pending {
     /// The spec's "process the field" and "dispatch the event" steps for one
     /// field. `whole` is the input the field lies in, or `None` when it lies
     /// in the carry (then its value is copied).
-    #[inline]
+    #[inline(always)]
     fn field(&mut self, field: Field<'_>, whole: Option<&[u8]>, items: bool) -> Option<Found> {
         match field {
             Field::Data(v) => match (self.data_at, whole) {
@@ -528,6 +526,7 @@ impl Pending {
     }
 
     /// The event just dispatched, whose input parts lie in `whole`.
+    #[inline(always)]
     fn event<'a>(&'a self, whole: &'a [u8]) -> BorrowedEvent<'a> {
         let part = |at: Part, own: &'a [u8]| match at {
             Part::None => &[][..],

@@ -663,7 +663,9 @@ impl EventDecoder {
                 }
                 return Ok(Found::NeedMore);
             }
-            let step = self.fields.decode_lines(&self.ready[self.ready_at..]);
+            let step = self
+                .fields
+                .decode_lines(&self.ready[self.ready_at..], want == Want::Items);
             let base = self.ready_at;
             self.ready_at += step.consumed;
             let field = match step.status {

@@ -78,32 +78,61 @@ pub fn parse_retry(value: &[u8]) -> Option<u64> {
 #[inline]
 pub(crate) fn parse_line(line: &[u8]) -> Field<'_> {
     debug_assert!(!line.is_empty());
-    // The known names are recognised by their prefix, which places the
-    // first colon without searching for it.
-    let (name, value) = if let Some(value) = line.strip_prefix(b"data:") {
-        return Field::Data(strip_one_space(value));
-    } else if let Some(value) = line.strip_prefix(b"id:") {
-        (&line[..2], strip_one_space(value))
-    } else if let Some(value) = line.strip_prefix(b"event:") {
-        (&line[..5], strip_one_space(value))
-    } else if let Some(value) = line.strip_prefix(b"retry:") {
-        (&line[..5], strip_one_space(value))
-    } else {
-        match memchr::memchr(b':', line) {
-            Some(0) => return Field::Comment(&line[1..]),
-            Some(colon) => (&line[..colon], strip_one_space(&line[colon + 1..])),
-            None => (line, &line[line.len()..]),
+    // The known names are recognised by their first byte and prefix, which
+    // places the first colon without searching for it.
+    match line.first() {
+        Some(b'd') => {
+            if let Some(value) = line.strip_prefix(b"data:") {
+                return Field::Data(strip_one_space(value));
+            }
         }
+        Some(b'i') => {
+            if let Some(value) = line.strip_prefix(b"id:") {
+                return id_field(&line[..2], strip_one_space(value));
+            }
+        }
+        Some(b'e') => {
+            if let Some(value) = line.strip_prefix(b"event:") {
+                return Field::Event(strip_one_space(value));
+            }
+        }
+        Some(b'r') => {
+            if let Some(value) = line.strip_prefix(b"retry:") {
+                return retry_field(&line[..5], strip_one_space(value));
+            }
+        }
+        _ => {}
+    }
+    let (name, value) = match memchr::memchr(b':', line) {
+        Some(0) => return Field::Comment(&line[1..]),
+        Some(colon) => (&line[..colon], strip_one_space(&line[colon + 1..])),
+        None => (line, &line[line.len()..]),
     };
     match name {
         b"data" => Field::Data(value),
         b"event" => Field::Event(value),
-        b"id" if !has_nul(value) => Field::Id(value),
-        b"retry" => match parse_retry(value) {
-            Some(ms) => Field::Retry(ms),
-            None => Field::Ignored { name, value },
-        },
+        b"id" => id_field(name, value),
+        b"retry" => retry_field(name, value),
         _ => Field::Ignored { name, value },
+    }
+}
+
+/// An `id` field: ignored when its value holds NUL.
+#[inline]
+fn id_field<'a>(name: &'a [u8], value: &'a [u8]) -> Field<'a> {
+    if has_nul(value) {
+        Field::Ignored { name, value }
+    } else {
+        Field::Id(value)
+    }
+}
+
+/// A `retry` field: ignored unless its value is all ASCII digits.
+#[inline]
+fn retry_field<'a>(name: &'a [u8], value: &'a [u8]) -> Field<'a> {
+    match parse_retry(value) {
+        Some(ms) => Field::Retry(ms),
+        None => Field::Ignored { name, value },
     }
 }
 

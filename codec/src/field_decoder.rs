@@ -225,13 +225,121 @@ impl Decoder {
     /// the event layer's loop.
     #[cfg(feature = "bytes")]
     #[inline(always)]
-    pub(crate) fn decode_lines<'b>(&mut self, buf: &'b [u8]) -> Decoded<'b> {
+    ///
+    /// Like [`decode_each`](Decoder::decode_each), it passes over blank
+    /// lines outside an event and, unless `comments`, comment lines within
+    /// the line limit, consuming them without returning.
+    pub(crate) fn decode_lines<'b>(&mut self, buf: &'b [u8], comments: bool) -> Decoded<'b> {
         if self.is_plain() && self.scanned == 0 {
-            if let Some(end) = find_line_end(buf, 0) {
-                return self.line_at_front(buf, end);
+            let mut pos = 0;
+            while let Some(end) = find_line_end(buf, pos) {
+                if !self.skippable(buf[pos], end - pos, comments) {
+                    self.position += pos as u64;
+                    let line = self.line_at_front(&buf[pos..], end - pos);
+                    return Decoded {
+                        consumed: pos + line.consumed,
+                        status: line.status,
+                    };
+                }
+                pos = self.after_line_end(buf, end);
+                if self.skip_lf {
+                    break;
+                }
+            }
+            if pos > 0 {
+                return self.finish_call(pos, 0, Ok(Step::NeedMore));
             }
         }
         self.decode_general(buf)
+    }
+
+    /// Whether a complete line of `len` bytes that starts with `first` (its
+    /// line ending if blank) changes nothing for an event layer: a blank
+    /// line outside an event, or a comment within the line limit when the
+    /// caller does not want `comments`. Only in the plain state.
+    #[inline(always)]
+    fn skippable(&self, first: u8, len: usize, comments: bool) -> bool {
+        match first {
+            b'\n' | b'\r' => !self.in_event,
+            b':' => !comments && len <= self.limits.get_max_line_len(),
+            _ => false,
+        }
+    }
+
+    /// Decodes every complete line at the front of `buf` and hands each
+    /// field to `visit`, in one loop, until `visit` returns `Some` (the
+    /// caller has what it wanted) or no complete line is left: the same
+    /// fields, state changes and errors as calling [`decode`](Decoder::decode)
+    /// repeatedly, without a return per line.
+    ///
+    /// Returns how many bytes were consumed (the caller MUST drop them, as
+    /// after `decode`) and what the loop stopped at: `Ok(Some(_))` from
+    /// `visit`, `Ok(None)` when only an incomplete line is left (its bytes
+    /// recorded as searched), or a limit error.
+    ///
+    /// Lines that change nothing for an event layer are not handed over:
+    /// blank lines outside an event (no field line since the last blank
+    /// line, so nothing to dispatch and no ID to take), and, unless
+    /// `comments`, comment lines within the line limit.
+    #[inline(always)]
+    pub(crate) fn decode_each<'b, B>(
+        &mut self,
+        buf: &'b [u8],
+        comments: bool,
+        mut visit: impl FnMut(Field<'b>) -> Option<B>,
+    ) -> (usize, Result<Option<B>, DecodeError>) {
+        let mut pos = 0;
+        loop {
+            let rest = &buf[pos..];
+            if self.is_plain() {
+                let from = if self.scanned <= rest.len() {
+                    self.scanned
+                } else {
+                    0
+                };
+                match find_line_end(rest, from) {
+                    Some(end) => {
+                        let next = self.after_line_end(rest, end);
+                        if self.skippable(rest[0], end, comments) {
+                            self.position += next as u64;
+                            self.scanned = 0;
+                            pos += next;
+                            continue;
+                        }
+                        let status = self.complete_line(&rest[..end], 0);
+                        self.position += next as u64;
+                        self.scanned = 0;
+                        pos += next;
+                        match status {
+                            Ok(Step::Field(field)) => {
+                                if let Some(found) = visit(field) {
+                                    return (pos, Ok(Some(found)));
+                                }
+                            }
+                            Ok(Step::NeedMore) => {}
+                            Err(err) => return (pos, Err(err)),
+                        }
+                        continue;
+                    }
+                    None if rest.len() <= self.limits.get_max_line_len() => {
+                        self.scanned = rest.len();
+                        return (pos, Ok(None));
+                    }
+                    None => {}
+                }
+            }
+            let step = self.decode_general(rest);
+            pos += step.consumed;
+            match step.status {
+                Ok(Step::Field(field)) => {
+                    if let Some(found) = visit(field) {
+                        return (pos, Ok(Some(found)));
+                    }
+                }
+                Ok(Step::NeedMore) => return (pos, Ok(None)),
+                Err(err) => return (pos, Err(err)),
+            }
+        }
     }
 
     /// Whether the fast paths apply: the stream start was checked for a
