@@ -352,8 +352,13 @@ impl BorrowedDecoder {
             if input.is_empty() {
                 return Ok(Found::NeedMore);
             }
-            let take = self.completing(input);
+            let (take, clean) = self.completing(input);
+            // What the carry held before holds no line ending (the field
+            // layer asked for more), nor do the first `clean` bytes taken:
+            // they are not searched again.
+            let searched = self.carry.len() + clean;
             self.carry.extend_from_slice(&input[..take]);
+            self.fields.assume_no_line_end(searched);
             *input = &input[take..];
         }
         let buf: &'i [u8] = input;
@@ -383,20 +388,22 @@ impl BorrowedDecoder {
     }
 
     /// How many bytes at the front of `input` to append to the carried
-    /// line: a small input whole, else up to the first line ending, and
-    /// never much more than the line may still grow by.
-    fn completing(&self, input: &[u8]) -> usize {
+    /// line (a small input whole, else up to the first line ending, and
+    /// never much more than the line may still grow by), and how many of
+    /// them are known to hold no line ending.
+    fn completing(&self, input: &[u8]) -> (usize, usize) {
         if input.len() <= SMALL_CHUNK {
-            return input.len();
+            return (input.len(), 0);
         }
         match memchr::memchr2(b'\n', b'\r', input) {
-            Some(at) => at + 1,
+            Some(at) => (at + 1, at),
             None => {
                 let room = self
                     .limits()
                     .get_max_line_len()
                     .saturating_sub(self.carry.len());
-                input.len().min(room.saturating_add(1))
+                let take = input.len().min(room.saturating_add(1));
+                (take, take)
             }
         }
     }

@@ -231,26 +231,38 @@ impl Decoder {
     /// the line limit, consuming them without returning.
     pub(crate) fn decode_lines<'b>(&mut self, buf: &'b [u8], comments: bool) -> Decoded<'b> {
         if self.is_plain() && self.scanned == 0 {
-            let mut pos = 0;
-            while let Some(end) = find_line_end(buf, pos) {
-                if !self.skippable(buf[pos], end - pos, comments) {
-                    self.position += pos as u64;
-                    let line = self.line_at_front(&buf[pos..], end - pos);
-                    return Decoded {
-                        consumed: pos + line.consumed,
-                        status: line.status,
-                    };
+            if let Some(end) = find_line_end(buf, 0) {
+                if !self.skippable(buf[0], end, comments) {
+                    return self.line_at_front(buf, end);
                 }
-                pos = self.after_line_end(buf, end);
-                if self.skip_lf {
-                    break;
-                }
-            }
-            if pos > 0 {
-                return self.finish_call(pos, 0, Ok(Step::NeedMore));
+                return self.skip_lines(buf, end, comments);
             }
         }
         self.decode_general(buf)
+    }
+
+    /// [`decode_lines`](Decoder::decode_lines) after a line that can be
+    /// passed over, ending at `buf[end]`: passes over it and those like it
+    /// after it, and decodes the first other line.
+    #[cfg(feature = "bytes")]
+    #[inline(never)]
+    fn skip_lines<'b>(&mut self, buf: &'b [u8], end: usize, comments: bool) -> Decoded<'b> {
+        let mut pos = self.after_line_end(buf, end);
+        while !self.skip_lf {
+            let Some(end) = find_line_end(buf, pos) else {
+                break;
+            };
+            if !self.skippable(buf[pos], end - pos, comments) {
+                self.position += pos as u64;
+                let line = self.line_at_front(&buf[pos..], end - pos);
+                return Decoded {
+                    consumed: pos + line.consumed,
+                    status: line.status,
+                };
+            }
+            pos = self.after_line_end(buf, end);
+        }
+        self.finish_call(pos, 0, Ok(Step::NeedMore))
     }
 
     /// Whether a complete line of `len` bytes that starts with `first` (its
@@ -440,7 +452,7 @@ impl Decoder {
     /// Tells the decoder that the first `len` bytes of the unconsumed input
     /// hold no CR or LF (the caller searched them), so that the next call
     /// does not search them again.
-    #[cfg(feature = "bytes")]
+    #[cfg(feature = "alloc")]
     pub(crate) fn assume_no_line_end(&mut self, len: usize) {
         self.scanned = self.scanned.max(len);
     }
