@@ -395,14 +395,17 @@ impl BorrowedDecoder {
         if input.len() <= SMALL_CHUNK {
             return (input.len(), 0);
         }
-        match memchr::memchr2(b'\n', b'\r', input) {
+        // One byte past the limit is enough for the field layer to report
+        // an over-long line.
+        let room = self
+            .limits()
+            .get_max_line_len()
+            .saturating_sub(self.carry.len())
+            .saturating_add(1);
+        match memchr::memchr2(b'\n', b'\r', &input[..input.len().min(room)]) {
             Some(at) => (at + 1, at),
             None => {
-                let room = self
-                    .limits()
-                    .get_max_line_len()
-                    .saturating_sub(self.carry.len());
-                let take = input.len().min(room.saturating_add(1));
+                let take = input.len().min(room);
                 (take, take)
             }
         }
@@ -688,6 +691,24 @@ mod tests {
         let mut data = Vec::new();
         let long = [b'x'; 1000];
         for chunk in [&b"data: "[..], &long, &long, b"\n\ndata: ok\n\n"] {
+            let mut chunk = chunk;
+            loop {
+                match decoder.decode(&mut chunk) {
+                    Ok(Some(e)) => data.push(e.data().to_vec()),
+                    Ok(None) => break,
+                    Err(_) => errors += 1,
+                }
+                assert!(decoder.carry.len() <= 16 + SMALL_CHUNK + 1);
+            }
+        }
+        assert_eq!((errors, data), (1, [b"ok".to_vec()].to_vec()));
+        // The line's end far away in one big chunk: still bounded.
+        let mut decoder = BorrowedDecoder::with_limits(limits);
+        let mut big = Vec::from(&b"x"[..]);
+        big.extend_from_slice(&[b'y'; 5000]);
+        big.extend_from_slice(b"\n\ndata: ok\n\n");
+        let (mut errors, mut data) = (0, Vec::new());
+        for chunk in [&b"data: "[..], &big] {
             let mut chunk = chunk;
             loop {
                 match decoder.decode(&mut chunk) {
