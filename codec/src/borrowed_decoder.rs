@@ -363,9 +363,9 @@ impl BorrowedDecoder {
         }
         let buf: &'i [u8] = input;
         let pending = &mut self.pending;
-        let (consumed, stop) = self
-            .fields
-            .decode_each(buf, items, |field| pending.field(field, Some(whole), items));
+        let (consumed, stop) = self.fields.decode_each(buf, items, |field| {
+            pending.field(field, Within::Input(whole), items)
+        });
         *input = &buf[consumed..];
         match stop {
             Ok(Some(found)) => {
@@ -413,21 +413,13 @@ impl BorrowedDecoder {
 
     /// Decodes the complete lines in the carry; their values are copied.
     fn run_carry(&mut self, items: bool) -> Result<Found, DecodeError> {
-        let base = self.carry.as_ptr() as usize;
+        let carry = &self.carry;
         let pending = &mut self.pending;
-        let (consumed, stop) =
-            self.fields
-                .decode_each(&self.carry[self.carry_used..], items, |field| match field {
-                    Field::Comment(text) if items => {
-                        let from = text.as_ptr() as usize - base;
-                        Some(Found::Comment {
-                            in_carry: true,
-                            from,
-                            to: from + text.len(),
-                        })
-                    }
-                    field => pending.field(field, None, items),
-                });
+        let (consumed, stop) = self
+            .fields
+            .decode_each(&carry[self.carry_used..], items, |field| {
+                pending.field(field, Within::Carry(carry), items)
+            });
         self.carry_used += consumed;
         match stop {
             Ok(Some(found)) => Ok(found),
@@ -444,6 +436,16 @@ impl BorrowedDecoder {
     }
 }
 
+/// The bytes a field's value lies in.
+#[derive(Clone, Copy)]
+enum Within<'a> {
+    /// The input of the current call: values are kept as ranges of it.
+    Input(&'a [u8]),
+    /// The carry: values are copied, except comments, which are returned
+    /// as ranges of it.
+    Carry(&'a [u8]),
+}
+
 /// The offset of `value` in `whole`, which holds it.
 #[inline]
 fn offset(whole: &[u8], value: &[u8]) -> (usize, usize) {
@@ -454,40 +456,39 @@ fn offset(whole: &[u8], value: &[u8]) -> (usize, usize) {
 
 impl Pending {
     /// The spec's "process the field" and "dispatch the event" steps for one
-    /// field. `whole` is the input the field lies in, or `None` when it lies
-    /// in the carry (then its value is copied).
+    /// field, which lies `within` the input or the carry.
     #[inline(always)]
-    fn field(&mut self, field: Field<'_>, whole: Option<&[u8]>, items: bool) -> Option<Found> {
+    fn field(&mut self, field: Field<'_>, within: Within<'_>, items: bool) -> Option<Found> {
         match field {
-            Field::Data(v) => match (self.data_at, whole) {
-                (Part::None, Some(whole)) => {
+            Field::Data(v) => match (self.data_at, within) {
+                (Part::None, Within::Input(whole)) => {
                     let (from, to) = offset(whole, v);
                     self.data_at = Part::Input(from, to);
                 }
-                (Part::None, None) => {
+                (Part::None, Within::Carry(_)) => {
                     self.data.clear();
                     self.data.extend_from_slice(v);
                     self.data_at = Part::Owned;
                 }
-                (Part::Input(from, to), Some(whole)) => {
+                (Part::Input(from, to), Within::Input(whole)) => {
                     self.data.clear();
                     self.data.extend_from_slice(&whole[from..to]);
                     self.data.push(b'\n');
                     self.data.extend_from_slice(v);
                     self.data_at = Part::Owned;
                 }
-                (Part::Input(..), None) | (Part::Owned, _) => {
+                (Part::Input(..), Within::Carry(_)) | (Part::Owned, _) => {
                     debug_assert_eq!(self.data_at, Part::Owned, "input parts are unpinned");
                     self.data.push(b'\n');
                     self.data.extend_from_slice(v);
                 }
             },
-            Field::Event(v) => match whole {
-                Some(whole) => {
+            Field::Event(v) => match within {
+                Within::Input(whole) => {
                     let (from, to) = offset(whole, v);
                     self.type_at = Part::Input(from, to);
                 }
-                None => {
+                Within::Carry(_) => {
                     self.event_type.clear();
                     self.event_type.extend_from_slice(v);
                     self.type_at = Part::Owned;
@@ -507,13 +508,12 @@ impl Pending {
             }
             Field::Comment(text) => {
                 if items {
-                    // Comments in the carry are handled by the caller.
-                    let (from, to) = offset(whole?, text);
-                    return Some(Found::Comment {
-                        in_carry: false,
-                        from,
-                        to,
-                    });
+                    let (in_carry, bytes) = match within {
+                        Within::Input(whole) => (false, whole),
+                        Within::Carry(carry) => (true, carry),
+                    };
+                    let (from, to) = offset(bytes, text);
+                    return Some(Found::Comment { in_carry, from, to });
                 }
             }
             Field::Ignored { .. } => {}
@@ -683,42 +683,35 @@ mod tests {
         assert_eq!(decoder.finish(), EndOfStream::Clean);
     }
 
+    /// Decodes `chunks` with a line limit of 16, checking after every call
+    /// that the carry stays within the limit plus one small chunk; returns
+    /// the errors and the events' data.
+    fn bounded(chunks: &[&[u8]]) -> (usize, Vec<Vec<u8>>) {
+        let mut decoder = BorrowedDecoder::with_limits(Limits::default().max_line_len(16));
+        let (mut errors, mut data) = (0, Vec::new());
+        for chunk in chunks {
+            let mut chunk = *chunk;
+            loop {
+                match decoder.decode(&mut chunk) {
+                    Ok(Some(e)) => data.push(e.data().to_vec()),
+                    Ok(None) => break,
+                    Err(_) => errors += 1,
+                }
+                assert!(decoder.carry.len() <= 16 + SMALL_CHUNK + 1);
+            }
+        }
+        (errors, data)
+    }
+
     #[test]
     fn an_over_long_carried_line_is_bounded_and_recovers() {
-        let limits = Limits::default().max_line_len(16);
-        let mut decoder = BorrowedDecoder::with_limits(limits);
-        let mut errors = 0;
-        let mut data = Vec::new();
+        let ok = [b"ok".to_vec()].to_vec();
         let long = [b'x'; 1000];
-        for chunk in [&b"data: "[..], &long, &long, b"\n\ndata: ok\n\n"] {
-            let mut chunk = chunk;
-            loop {
-                match decoder.decode(&mut chunk) {
-                    Ok(Some(e)) => data.push(e.data().to_vec()),
-                    Ok(None) => break,
-                    Err(_) => errors += 1,
-                }
-                assert!(decoder.carry.len() <= 16 + SMALL_CHUNK + 1);
-            }
-        }
-        assert_eq!((errors, data), (1, [b"ok".to_vec()].to_vec()));
+        let got = bounded(&[b"data: ", &long, &long, b"\n\ndata: ok\n\n"]);
+        assert_eq!(got, (1, ok.clone()));
         // The line's end far away in one big chunk: still bounded.
-        let mut decoder = BorrowedDecoder::with_limits(limits);
-        let mut big = Vec::from(&b"x"[..]);
-        big.extend_from_slice(&[b'y'; 5000]);
+        let mut big = [b'y'; 5000].to_vec();
         big.extend_from_slice(b"\n\ndata: ok\n\n");
-        let (mut errors, mut data) = (0, Vec::new());
-        for chunk in [&b"data: "[..], &big] {
-            let mut chunk = chunk;
-            loop {
-                match decoder.decode(&mut chunk) {
-                    Ok(Some(e)) => data.push(e.data().to_vec()),
-                    Ok(None) => break,
-                    Err(_) => errors += 1,
-                }
-                assert!(decoder.carry.len() <= 16 + SMALL_CHUNK + 1);
-            }
-        }
-        assert_eq!((errors, data), (1, [b"ok".to_vec()].to_vec()));
+        assert_eq!(bounded(&[b"data: x", &big]), (1, ok));
     }
 }

@@ -269,6 +269,7 @@ impl Decoder {
     /// line ending if blank) changes nothing for an event layer: a blank
     /// line outside an event, or a comment within the line limit when the
     /// caller does not want `comments`. Only in the plain state.
+    #[cfg(feature = "alloc")]
     #[inline(always)]
     fn skippable(&self, first: u8, len: usize, comments: bool) -> bool {
         match first {
@@ -293,6 +294,7 @@ impl Decoder {
     /// blank lines outside an event (no field line since the last blank
     /// line, so nothing to dispatch and no ID to take), and, unless
     /// `comments`, comment lines within the line limit.
+    #[cfg(feature = "alloc")]
     #[inline(always)]
     pub(crate) fn decode_each<'b, B>(
         &mut self,
