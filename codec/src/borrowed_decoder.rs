@@ -25,8 +25,13 @@ enum Part {
     /// A range of the input of the current call; only while that call
     /// runs (every return that leaves the event in progress copies it out).
     Input(usize, usize),
-    /// In the decoder's own buffer for that part.
-    Owned,
+    /// A range of the carry; only until the carry's complete lines are
+    /// used up, when the carry's buffer becomes the data's (no copy) or the
+    /// range is copied out.
+    Carry(usize, usize),
+    /// In the decoder's own buffer for that part, from the offset to its
+    /// end (a buffer taken over from the carry starts with the field name).
+    Owned(usize),
 }
 
 /// What the decoding loop stopped at.
@@ -231,7 +236,7 @@ impl BorrowedDecoder {
     ) -> Result<Option<BorrowedEvent<'s>>, DecodeError> {
         let whole: &'i [u8] = input;
         match self.run(input, whole, false)? {
-            Found::Event => Ok(Some(self.pending.event(whole))),
+            Found::Event => Ok(Some(self.pending.event(whole, &self.carry))),
             _ => Ok(None),
         }
     }
@@ -261,7 +266,7 @@ impl BorrowedDecoder {
     ) -> Result<Option<BorrowedItem<'s>>, DecodeError> {
         let whole: &'i [u8] = input;
         Ok(match self.run(input, whole, true)? {
-            Found::Event => Some(BorrowedItem::Event(self.pending.event(whole))),
+            Found::Event => Some(BorrowedItem::Event(self.pending.event(whole, &self.carry))),
             Found::Comment { in_carry, from, to } => {
                 let text = if in_carry {
                     &self.carry[from..to]
@@ -424,14 +429,48 @@ impl BorrowedDecoder {
         match stop {
             Ok(Some(found)) => Ok(found),
             Ok(None) => {
-                self.carry.drain(..self.carry_used);
-                self.carry_used = 0;
+                self.drop_used_carry();
                 Ok(Found::NeedMore)
             }
             Err(err) => {
                 self.pending.drop_event();
                 Err(err)
             }
+        }
+    }
+
+    /// Drops the lines of the carry the field layer has used, keeping the
+    /// incomplete one after them. Data of the event in progress that lies
+    /// in those lines is kept: when it is at least as long as what stays,
+    /// the carry's buffer becomes the data's and what stays moves to the
+    /// other buffer (so a long line that came in many chunks is copied
+    /// once, into the carry), else the data is copied out.
+    fn drop_used_carry(&mut self) {
+        if let Part::Carry(from, to) = self.pending.data_at {
+            self.keep_carried_data(from, to);
+        }
+        self.carry.drain(..self.carry_used);
+        self.carry_used = 0;
+    }
+
+    /// The part of [`drop_used_carry`](Self::drop_used_carry) for data
+    /// at `from..to` in the carry's used lines; once per event at most.
+    #[inline(never)]
+    fn keep_carried_data(&mut self, from: usize, to: usize) {
+        let used = self.carry_used;
+        let pending = &mut self.pending;
+        debug_assert!(from <= to && to <= used);
+        if to - from >= self.carry.len() - used {
+            core::mem::swap(&mut self.carry, &mut pending.data);
+            self.carry.clear();
+            self.carry.extend_from_slice(&pending.data[used..]);
+            self.carry_used = 0;
+            pending.data.truncate(to);
+            pending.data_at = Part::Owned(from);
+        } else {
+            pending.data.clear();
+            pending.data.extend_from_slice(&self.carry[from..to]);
+            pending.data_at = Part::Owned(0);
         }
     }
 }
@@ -465,20 +504,24 @@ impl Pending {
                     let (from, to) = offset(whole, v);
                     self.data_at = Part::Input(from, to);
                 }
-                (Part::None, Within::Carry(_)) => {
-                    self.data.clear();
-                    self.data.extend_from_slice(v);
-                    self.data_at = Part::Owned;
+                (Part::None, Within::Carry(carry)) => {
+                    let (from, to) = offset(carry, v);
+                    self.data_at = Part::Carry(from, to);
                 }
-                (Part::Input(from, to), Within::Input(whole)) => {
+                (Part::Input(from, to), Within::Input(bytes))
+                | (Part::Carry(from, to), Within::Carry(bytes)) => {
                     self.data.clear();
-                    self.data.extend_from_slice(&whole[from..to]);
+                    self.data.extend_from_slice(&bytes[from..to]);
                     self.data.push(b'\n');
                     self.data.extend_from_slice(v);
-                    self.data_at = Part::Owned;
+                    self.data_at = Part::Owned(0);
                 }
-                (Part::Input(..), Within::Carry(_)) | (Part::Owned, _) => {
-                    debug_assert_eq!(self.data_at, Part::Owned, "input parts are unpinned");
+                (Part::Owned(_), _)
+                | (Part::Input(..), Within::Carry(_))
+                | (Part::Carry(..), Within::Input(_)) => {
+                    // Input parts are unpinned before the carry is used,
+                    // and carry parts resolved before the input is.
+                    debug_assert!(matches!(self.data_at, Part::Owned(_)), "{:?}", self.data_at);
                     self.data.push(b'\n');
                     self.data.extend_from_slice(v);
                 }
@@ -491,7 +534,7 @@ impl Pending {
                 Within::Carry(_) => {
                     self.event_type.clear();
                     self.event_type.extend_from_slice(v);
-                    self.type_at = Part::Owned;
+                    self.type_at = Part::Owned(0);
                 }
             },
             Field::Id(v) => {
@@ -535,21 +578,25 @@ impl Pending {
         None
     }
 
-    /// The event just dispatched, whose input parts lie in `whole`.
+    /// The event just dispatched, whose input parts lie in `whole` and
+    /// carried parts in `carry`.
     #[inline(always)]
-    fn event<'a>(&'a self, whole: &'a [u8]) -> BorrowedEvent<'a> {
-        let part = |at: Part, own: &'a [u8]| match at {
-            Part::None => &[][..],
-            Part::Input(from, to) => &whole[from..to],
-            Part::Owned => own,
+    fn event<'a>(&'a self, whole: &'a [u8], carry: &'a [u8]) -> BorrowedEvent<'a> {
+        // The type is never in the carry, and its own buffer starts at 0.
+        let event_type = match self.type_at {
+            Part::Input(from, to) if from < to => &whole[from..to],
+            Part::Owned(_) if !self.event_type.is_empty() => &self.event_type,
+            _ => MESSAGE,
         };
-        let event_type = match part(self.type_at, &self.event_type) {
-            [] => MESSAGE,
-            named => named,
+        let data = match self.data_at {
+            Part::Input(from, to) => &whole[from..to],
+            Part::Owned(from) => &self.data[from..],
+            Part::Carry(from, to) => &carry[from..to],
+            Part::None => &[],
         };
         BorrowedEvent {
             event_type,
-            data: part(self.data_at, &self.data),
+            data,
             id: &self.last_event_id,
             retry: self.retry,
             sets_id: self.sets_id,
@@ -562,12 +609,12 @@ impl Pending {
         if let Part::Input(from, to) = self.data_at {
             self.data.clear();
             self.data.extend_from_slice(&whole[from..to]);
-            self.data_at = Part::Owned;
+            self.data_at = Part::Owned(0);
         }
         if let Part::Input(from, to) = self.type_at {
             self.event_type.clear();
             self.event_type.extend_from_slice(&whole[from..to]);
-            self.type_at = Part::Owned;
+            self.type_at = Part::Owned(0);
         }
     }
 
@@ -590,6 +637,7 @@ mod tests {
     use super::*;
 
     extern crate std;
+    use std::format;
     use std::vec::Vec;
 
     type Seen = Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>;
@@ -681,6 +729,38 @@ mod tests {
         decoder.reset();
         assert_eq!(decoder.last_event_id(), b"6");
         assert_eq!(decoder.finish(), EndOfStream::Clean);
+    }
+
+    #[test]
+    fn data_carried_over_chunks_keeps_what_follows_it() {
+        // Long and short data lines, carried over chunks of every size:
+        // the carry's buffer is taken over by the data (long line, short
+        // rest) or the data copied out (short line, long rest).
+        let long = "z".repeat(700);
+        let rest = "y".repeat(200);
+        let input = format!(
+            "data: {long}\ndata: a\n\ndata: b\ndata: {rest}\n: c\r\n\r\nevent: t\rdata: {long}\n\n"
+        );
+        let want = [
+            ev("message", &format!("{long}\na"), ""),
+            ev("message", &format!("b\n{rest}"), ""),
+            ev("t", &long, ""),
+        ];
+        // Failures show the long runs as L and R.
+        let show = |s: &[(Vec<u8>, Vec<u8>, Vec<u8>)]| {
+            let text = |b: &[u8]| std::string::String::from_utf8_lossy(b).into_owned();
+            let short = |b: &[u8]| text(b).replace(&long, "L").replace(&rest, "R");
+            s.iter()
+                .map(|(t, d, _)| (text(t), short(d)))
+                .collect::<Vec<_>>()
+        };
+        for size in 1..=input.len() {
+            let mut decoder = BorrowedDecoder::new();
+            let chunks: Vec<&[u8]> = input.as_bytes().chunks(size).collect();
+            let got = decode_chunks(&mut decoder, &chunks);
+            assert_eq!(show(&got), show(&want), "chunks of {size}");
+            assert_eq!(decoder.finish(), EndOfStream::Clean);
+        }
     }
 
     /// Decodes `chunks` with a line limit of 16, checking after every call
