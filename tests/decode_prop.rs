@@ -8,16 +8,19 @@
 //!   `EventDecoder` gives;
 //! - (d) a naive reference decoder, written from the spec independently of
 //!   the library, agrees with `EventDecoder`.
+//!
+//! The two naive models are `ssekit_testkit::model`'s, which the fuzz
+//! checks use too.
 
 mod common;
 
 use common::{
-    chunks_at, decode_chunks, decode_chunks_borrowed, diff_transcripts, fields_chunked, lossy, Ev,
-    OwnedField, Rec, Transcript,
+    chunks_at, decode_chunks, decode_chunks_borrowed, diff_transcripts, lossy, Transcript,
 };
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use ssekit::{EndOfStream, Limits};
+use ssekit_testkit::model;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -170,190 +173,18 @@ fn small_limits() -> impl Strategy<Value = Limits> {
 }
 
 // ---------------------------------------------------------------------------
-// (c) A naive event assembler over the field layer: the spec's steps.
+// The naive models, from the testkit (`ssekit_testkit::model`)
 
-fn assemble(limits: Limits, chunks: Vec<&[u8]>) -> Transcript {
-    let (fields, end) = fields_chunked(limits, chunks);
-    let mut items = Vec::new();
-    let mut data_buffer: Vec<u8> = Vec::new();
-    let mut data_lines = 0;
-    let mut type_buffer: Vec<u8> = Vec::new();
-    let mut id_buffer: Vec<u8> = Vec::new();
-    let mut id_field = false;
-    let mut last_event_id: Vec<u8> = Vec::new();
-    let mut reconnection_time = None;
-    for field in fields {
-        match field {
-            OwnedField::Data(v) => {
-                data_buffer.extend_from_slice(&v);
-                data_buffer.push(b'\n');
-                data_lines += 1;
-            }
-            OwnedField::Event(v) => type_buffer = v,
-            OwnedField::Id(v) => {
-                id_buffer = v;
-                id_field = true;
-            }
-            OwnedField::Retry(ms) => {
-                reconnection_time = Some(ms);
-                items.push(Rec::Retry(ms));
-            }
-            OwnedField::Comment(c) => items.push(Rec::Comment(c)),
-            OwnedField::Ignored { .. } => {}
-            OwnedField::Dispatch => {
-                last_event_id = id_buffer.clone();
-                if !data_buffer.is_empty() {
-                    data_buffer.pop();
-                    let ty: &[u8] = if type_buffer.is_empty() {
-                        b"message"
-                    } else {
-                        &type_buffer
-                    };
-                    items.push(Rec::Event(Ev::from_raw(
-                        ty,
-                        &data_buffer,
-                        &last_event_id,
-                        data_lines,
-                        id_field,
-                    )));
-                }
-                id_field = false;
-                data_buffer.clear();
-                data_lines = 0;
-                type_buffer.clear();
-            }
-            OwnedField::Error(err) => {
-                // ssekit's documented recovery: the event in progress is
-                // dropped whole, including an `id` it set.
-                items.push(Rec::Error(err));
-                data_buffer.clear();
-                data_lines = 0;
-                type_buffer.clear();
-                id_buffer = last_event_id.clone();
-                id_field = false;
-            }
-        }
-    }
-    Transcript {
-        items,
-        end,
-        last_event_id,
-        reconnection_time,
-    }
+/// (c) The field layer with limits over `chunks`, and a naive event
+/// assembler of the spec's steps over its fields.
+fn assemble(limits: Limits, chunks: &[&[u8]]) -> Transcript {
+    Transcript::from_model(&model::assemble(limits, chunks))
 }
 
-// ---------------------------------------------------------------------------
-// (d) A naive reference decoder, straight from the spec, over the whole input.
-
+/// (d) A naive reference decoder, straight from the spec, over the whole
+/// input.
 fn reference(input: &[u8]) -> Transcript {
-    let text = input.strip_prefix(BOM).unwrap_or(input);
-    // Split into lines at CRLF, LF or CR; whatever follows the last line
-    // ending is an incomplete line.
-    let mut lines = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    while i < text.len() {
-        match text[i] {
-            b'\n' => {
-                lines.push(&text[start..i]);
-                start = i + 1;
-            }
-            b'\r' => {
-                lines.push(&text[start..i]);
-                if text.get(i + 1) == Some(&b'\n') {
-                    i += 1;
-                }
-                start = i + 1;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    let rest = &text[start..];
-
-    let mut items = Vec::new();
-    let mut data = String::new().into_bytes();
-    let mut data_lines = 0;
-    let mut event_type = Vec::new();
-    let mut id_buffer = Vec::new();
-    let mut last_event_id = Vec::new();
-    let mut reconnection_time = None;
-    let mut in_event = false;
-    let mut id_field = false;
-    for line in lines {
-        if line.is_empty() {
-            in_event = false;
-            last_event_id = id_buffer.clone();
-            let sets_id = core::mem::take(&mut id_field);
-            if data.is_empty() {
-                event_type.clear();
-                continue;
-            }
-            if data.last() == Some(&b'\n') {
-                data.pop();
-            }
-            let ty = if event_type.is_empty() {
-                b"message".to_vec()
-            } else {
-                event_type.clone()
-            };
-            items.push(Rec::Event(Ev::from_raw(
-                &ty,
-                &data,
-                &last_event_id,
-                data_lines,
-                sets_id,
-            )));
-            data.clear();
-            data_lines = 0;
-            event_type.clear();
-            continue;
-        }
-        if line[0] == b':' {
-            items.push(Rec::Comment(line[1..].to_vec()));
-            continue;
-        }
-        in_event = true;
-        let (name, value) = match line.iter().position(|&b| b == b':') {
-            Some(colon) => {
-                let v = &line[colon + 1..];
-                (&line[..colon], v.strip_prefix(b" ").unwrap_or(v))
-            }
-            None => (line, &line[line.len()..]),
-        };
-        match name {
-            b"event" => event_type = value.to_vec(),
-            b"data" => {
-                data.extend_from_slice(value);
-                data.push(b'\n');
-                data_lines += 1;
-            }
-            // An ID containing NUL is ignored.
-            b"id" if !value.contains(&0) => {
-                id_buffer = value.to_vec();
-                id_field = true;
-            }
-            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
-                // All digits: parsing fails only on overflow, which is ignored.
-                if let Ok(ms) = core::str::from_utf8(value).unwrap().parse::<u64>() {
-                    reconnection_time = Some(ms);
-                    items.push(Rec::Retry(ms));
-                }
-            }
-            _ => {}
-        }
-    }
-    let end = if in_event || !rest.is_empty() {
-        EndOfStream::Truncated
-    } else {
-        EndOfStream::Clean
-    };
-    Transcript {
-        items,
-        end,
-        last_event_id,
-        reconnection_time,
-    }
+    Transcript::from_model(&model::reference(input))
 }
 
 // ---------------------------------------------------------------------------
@@ -437,7 +268,7 @@ proptest! {
         raw in cuts(),
     ) {
         let splits = split_points(input.len(), &raw, false);
-        let naive = assemble(limits, chunks_at(&input, &splits));
+        let naive = assemble(limits, &chunks_at(&input, &splits));
         let events = decode_chunks(limits, chunks_at(&input, &splits)).0;
         prop_assert!(
             naive == events,

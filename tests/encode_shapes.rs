@@ -57,30 +57,12 @@ fn model(
     out
 }
 
-/// The lines of `data`, split at LF, CR and CRLF, one byte at a time.
+/// The lines of `data`, split at LF, CR and CRLF, one byte at a time; the
+/// last is what follows the last line ending.
 fn lines(data: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    while i < data.len() {
-        match data[i] {
-            b'\n' => {
-                out.push(&data[start..i]);
-                start = i + 1;
-            }
-            b'\r' => {
-                out.push(&data[start..i]);
-                if data.get(i + 1) == Some(&b'\n') {
-                    i += 1;
-                }
-                start = i + 1;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    out.push(&data[start..]);
-    out
+    let (mut lines, rest) = ssekit_testkit::model::split_lines(data);
+    lines.push(rest);
+    lines
 }
 
 /// A `BufMut` over a fixed buffer that hands out at most 7 bytes at a

@@ -10,6 +10,7 @@ use ssekit::{
     BorrowedDecoder, BorrowedItem, DecodeError, Decoder, EndOfStream, Event, EventDecoder, Field,
     Item, Limits, Step,
 };
+use ssekit_testkit::model;
 
 /// A dispatched event as a test sees it: lossy text for comparisons with the
 /// conformance vectors, and the raw bytes for exact comparisons.
@@ -40,23 +41,19 @@ impl Ev {
         }
     }
 
-    /// An event from raw bytes, as a reference decoder in a test builds it.
-    pub(crate) fn from_raw(
-        event_type: &[u8],
-        data: &[u8],
-        id: &[u8],
-        data_lines: usize,
-        sets_id: bool,
-    ) -> Ev {
+    /// The testkit's record of an event (`ssekit_testkit::model`), as a test
+    /// sees it.
+    pub(crate) fn from_model(ev: &model::Ev) -> Ev {
+        let data = ev.lines.join(&b'\n');
         Ev {
-            event_type: lossy(event_type),
-            data: lossy(data),
-            id: lossy(id),
-            raw_type: event_type.to_vec(),
-            raw_data: data.to_vec(),
-            raw_id: id.to_vec(),
-            data_lines,
-            sets_id,
+            event_type: lossy(&ev.event_type),
+            data: lossy(&data),
+            id: lossy(&ev.id),
+            raw_type: ev.event_type.to_vec(),
+            raw_data: data,
+            raw_id: ev.id.to_vec(),
+            data_lines: ev.lines.len(),
+            sets_id: ev.sets_id,
         }
     }
 
@@ -87,6 +84,27 @@ pub(crate) struct Transcript {
 }
 
 impl Transcript {
+    /// A transcript of the testkit's models (`ssekit_testkit::model`), as a
+    /// test sees it.
+    pub(crate) fn from_model(t: &model::Transcript) -> Transcript {
+        let items = t
+            .items
+            .iter()
+            .map(|r| match r {
+                model::Rec::Event(ev) => Rec::Event(Ev::from_model(ev)),
+                model::Rec::Retry(ms) => Rec::Retry(*ms),
+                model::Rec::Comment(c) => Rec::Comment(c.to_vec()),
+                model::Rec::Error(e) => Rec::Error(*e),
+            })
+            .collect();
+        Transcript {
+            items,
+            end: t.end,
+            last_event_id: t.last_event_id.to_vec(),
+            reconnection_time: t.reconnection_time,
+        }
+    }
+
     pub(crate) fn events(&self) -> Vec<&Ev> {
         self.items
             .iter()
