@@ -3,18 +3,11 @@
 use crate::error::{DecodeError, Limit};
 use crate::field::{parse_line, Field};
 use crate::limits::Limits;
+use crate::line_end::find_line_end;
+#[cfg(feature = "alloc")]
+use crate::line_end::line_end;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-/// The index of the first CR or LF in `buf` at or after `from`.
-#[inline]
-fn find_line_end(buf: &[u8], from: usize) -> Option<usize> {
-    // A blank line (the end of every event) is found without a search.
-    match buf.get(from)? {
-        b'\n' | b'\r' => Some(from),
-        _ => memchr::memchr2(b'\n', b'\r', &buf[from + 1..]).map(|i| from + 1 + i),
-    }
-}
 
 /// What one call to [`Decoder::decode`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -249,7 +242,7 @@ impl Decoder {
     fn skip_lines<'b>(&mut self, buf: &'b [u8], end: usize, comments: bool) -> Decoded<'b> {
         let mut pos = self.after_line_end(buf, end);
         while !self.skip_lf {
-            let Some(end) = find_line_end(buf, pos) else {
+            let Some(end) = line_end(buf, pos, !comments) else {
                 break;
             };
             if !self.skippable(buf[pos], end - pos, comments) {
@@ -311,7 +304,7 @@ impl Decoder {
                 } else {
                     0
                 };
-                match find_line_end(rest, from) {
+                match line_end(rest, from, !comments) {
                     Some(end) => {
                         let next = self.after_line_end(rest, end);
                         if self.skippable(rest[0], end, comments) {

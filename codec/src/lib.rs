@@ -107,6 +107,7 @@ mod field;
 mod field_decoder;
 mod keepalive;
 mod limits;
+mod line_end;
 mod reconnect;
 
 #[cfg(feature = "alloc")]
