@@ -514,6 +514,47 @@ fn owned_many_line_events_appended_in_small_pieces() {
     }
 }
 
+/// An event of one data line of 8 to 64 KiB: a line that spans many
+/// chunks, as in the `huge_events` bench workload.
+fn long_line(i: usize) -> String {
+    let len = 8192 + (i * 7919) % (56 * 1024);
+    let text: String = (0..len)
+        .map(|k| char::from(b'a' + ((i + k) % 26) as u8))
+        .collect();
+    format!("data: {text}\n\n")
+}
+
+/// Events of one long data line, in 1460-byte and 1–64-byte chunks: the
+/// line is carried over many chunks, and at most one allocation per event
+/// goes to it on every owned path.
+#[test]
+fn owned_long_line_events() {
+    // `chunk_path` passes over its own `WARMUP` events first.
+    const WARM: usize = WARMUP;
+    const COUNT: usize = 200;
+    let input = corpus(WARM + COUNT, long_line);
+    let (n, mtu) = owned_appended(&input, false, WARM);
+    let mtu = report("long lines, appended in 1460-byte chunks", n, mtu);
+    let (n, tiny) = owned_appended(&input, true, WARM);
+    let tiny = report("long lines, appended in 1-64-byte chunks", n, tiny);
+    let (n, chunk_mtu) = chunk_path(&input, false);
+    let chunk_mtu = report("long lines, decode_chunk, 1460-byte chunks", n, chunk_mtu);
+    let (n, chunk_tiny) = chunk_path(&input, true);
+    let chunk_tiny = report("long lines, decode_chunk, 1-64-byte chunks", n, chunk_tiny);
+    assert!(n >= COUNT - 5, "{n} events measured");
+    for (how, measured) in [
+        ("BytesMut, 1460-byte chunks", mtu),
+        ("BytesMut, 1-64-byte chunks", tiny),
+        ("decode_chunk, 1460-byte chunks", chunk_mtu),
+        ("decode_chunk, 1-64-byte chunks", chunk_tiny),
+    ] {
+        assert!(
+            measured <= 1.02,
+            "{how}: {measured:.4} allocations per event, bound 1.02"
+        );
+    }
+}
+
 /// Named events with IDs, and five-line events, appended to one fresh
 /// `BytesMut` in 1–64-byte pieces: what a `FramedRead` over a slow socket
 /// does. The last event ID and the event in progress must not make the
@@ -577,8 +618,9 @@ fn borrowed_path_allocates_nothing_per_event() {
         format!(": keep-alive\n\n: keep-alive\n\ndata: {{\"seq\":{i}}}\n\n")
     }
     type Corpus = (&'static str, fn(usize) -> String);
-    let corpora: [Corpus; 5] = [
+    let corpora: [Corpus; 6] = [
         ("one-line data", single_line),
+        ("one 8-64 KiB line", long_line),
         ("named with IDs", named_with_id),
         ("5-line data", five_lines),
         ("50-200-line data", many_lines),

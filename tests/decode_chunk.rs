@@ -91,6 +91,35 @@ fn a_long_line_over_many_big_chunks_comes_out_whole() {
 }
 
 #[test]
+fn long_and_short_lines_of_one_event_come_out_in_order() {
+    // Lines of 4 KiB and more that end in the carry are kept as slices of
+    // it; the short ones around them are copied. Both in one event, over
+    // chunks of several sizes.
+    let long = "L".repeat(5000);
+    let longer = "M".repeat(9000);
+    let input =
+        format!("data: a\ndata: {long}\ndata: b\r\ndata: {longer}\rdata: c\n\ndata: {long}\n\n");
+    let want = whole(Limits::default(), input.as_bytes()).0;
+    assert_eq!(
+        want[0],
+        Rec::Event(
+            b"message".to_vec(),
+            format!("a\n{long}\nb\n{longer}\nc").into_bytes(),
+            Vec::new()
+        )
+    );
+    for size in [1, 7, 64, 300, 1460, 4096, 5003] {
+        let lengths = vec![size; input.len() / size + 1];
+        let (got, end) = chunked(Limits::default(), input.as_bytes(), &lengths);
+        assert_eq!(
+            (got, end),
+            (want.clone(), EndOfStream::Clean),
+            "chunks of {size}"
+        );
+    }
+}
+
+#[test]
 fn a_long_line_over_the_limit_is_reported_once_and_decoding_goes_on() {
     let limits = Limits::default().max_line_len(10_000);
     let input = format!("data: {}\n\ndata: next\n\n", "y".repeat(50_000));

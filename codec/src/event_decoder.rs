@@ -35,6 +35,10 @@ pub(crate) trait Source {
     /// Whether the last event ID and the type and ID of an event in
     /// progress are copied out too (see `EventDecoder::kept`).
     const PINS_SMALL: bool;
+    /// Whether a data line of at least [`CARRY_ROOM`] bytes is kept as a
+    /// slice rather than copied out when `PINS`: such a line took a growth
+    /// of the buffer of its own, so the storage it pins is mostly itself.
+    const KEEPS_LONG_LINES: bool;
     fn bytes(&self) -> &[u8];
     /// Removes the first `n` bytes and returns them.
     fn take(&mut self, n: usize) -> Bytes;
@@ -43,6 +47,7 @@ pub(crate) trait Source {
 impl Source for BytesMut {
     const PINS: bool = true;
     const PINS_SMALL: bool = true;
+    const KEEPS_LONG_LINES: bool = false;
     fn bytes(&self) -> &[u8] {
         self
     }
@@ -54,6 +59,7 @@ impl Source for BytesMut {
 impl Source for Bytes {
     const PINS: bool = false;
     const PINS_SMALL: bool = false;
+    const KEEPS_LONG_LINES: bool = false;
     fn bytes(&self) -> &[u8] {
         self
     }
@@ -71,6 +77,7 @@ struct Carry<'a>(&'a mut BytesMut);
 impl Source for Carry<'_> {
     const PINS: bool = true;
     const PINS_SMALL: bool = false;
+    const KEEPS_LONG_LINES: bool = true;
     fn bytes(&self) -> &[u8] {
         self.0
     }
@@ -85,8 +92,9 @@ impl Source for Carry<'_> {
 enum CopiedLine {
     /// Copied: its range in `copied`.
     Copied(usize, usize),
-    /// From a source that slices do not pin (a `Bytes` chunk): kept as a
-    /// slice, not copied.
+    /// From a source that slices do not pin (a `Bytes` chunk), or a long
+    /// line of the carry (`Source::KEEPS_LONG_LINES`): kept as a slice, not
+    /// copied.
     Shared(Bytes),
 }
 
@@ -659,7 +667,7 @@ impl EventDecoder {
                 if S::PINS {
                     // The caller appends next: the event in progress must
                     // not pin its buffer meanwhile.
-                    self.unpin_event(S::PINS_SMALL);
+                    self.unpin_event(S::PINS_SMALL, S::KEEPS_LONG_LINES);
                 }
                 return Ok(Found::NeedMore);
             }
@@ -688,7 +696,7 @@ impl EventDecoder {
                     let line = range(v);
                     if self.copied_lines.is_empty() {
                         self.data.push(self.ready.slice(line));
-                    } else if S::PINS {
+                    } else if S::PINS && !(S::KEEPS_LONG_LINES && line.len() >= CARRY_ROOM) {
                         let at = self.copied.len();
                         self.copied.extend_from_slice(&self.ready[line]);
                         self.copied_lines
@@ -819,15 +827,27 @@ impl EventDecoder {
     }
 
     /// Copies the event's data lines so far into `copied`, releasing the
-    /// slices that pinned the caller's buffer. The event's later data lines
-    /// are copied too.
+    /// slices that pinned the caller's buffer, except, when `keep_long`,
+    /// lines of at least [`CARRY_ROOM`] bytes (see
+    /// `Source::KEEPS_LONG_LINES`). The event's later data lines are copied
+    /// too.
     #[cold]
-    fn start_copying(&mut self) {
+    fn start_copying(&mut self, keep_long: bool) {
         debug_assert!(self.copied.is_empty() && self.copied_lines.is_empty());
-        let len = self.data.iter().map(Bytes::len).sum::<usize>();
+        let kept = |line: &Bytes| keep_long && line.len() >= CARRY_ROOM;
+        let len = self
+            .data
+            .iter()
+            .filter(|l| !kept(l))
+            .map(Bytes::len)
+            .sum::<usize>();
         // Room for as much again: an event cut by a chunk boundary goes on.
         self.copied.reserve(2 * len);
         for held in self.data.drain(..) {
+            if kept(&held) {
+                self.copied_lines.push(CopiedLine::Shared(held));
+                continue;
+            }
             let at = self.copied.len();
             self.copied.extend_from_slice(&held);
             self.copied_lines
@@ -837,9 +857,9 @@ impl EventDecoder {
 
     /// Copies what the event in progress holds of the input (its data lines,
     /// type and ID) out of it, before the caller appends to its buffer.
-    fn unpin_event(&mut self, small: bool) {
+    fn unpin_event(&mut self, small: bool, keep_long: bool) {
         if !self.data.is_empty() {
-            self.start_copying();
+            self.start_copying(keep_long);
         }
         if !small {
             return;
