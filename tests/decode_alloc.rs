@@ -474,6 +474,39 @@ fn owned_appended(input: &[u8], tiny: bool, warmup: usize) -> (usize, Counts) {
     (n, counts)
 }
 
+/// Allocations per event on the owned paths that carry lines over chunks
+/// (a `BytesMut` appended to, and `decode_chunk`), in 1460-byte and
+/// 1–64-byte chunks, after `warm` events; each reported under `name`.
+fn owned_paths(name: &str, input: &[u8], warm: usize, count: usize) -> [(&'static str, f64); 4] {
+    let runs: [(&'static str, (usize, Counts)); 4] = [
+        (
+            "appended in 1460-byte chunks",
+            owned_appended(input, false, warm),
+        ),
+        (
+            "appended in 1-64-byte chunks",
+            owned_appended(input, true, warm),
+        ),
+        ("decode_chunk, 1460-byte chunks", chunk_path(input, false)),
+        ("decode_chunk, 1-64-byte chunks", chunk_path(input, true)),
+    ];
+    runs.map(|(how, (n, counts))| {
+        assert!(n > count - 5, "{name}, {how}: {n} events measured");
+        (how, report(&format!("{name}, {how}"), n, counts))
+    })
+}
+
+/// Fails unless every path made at most one allocation per event (with 2 %
+/// for a buffer's occasional growth).
+fn at_most_one_per_event(measured: &[(&str, f64)]) {
+    for &(how, per_event) in measured {
+        assert!(
+            per_event <= 1.02,
+            "{how}: {per_event:.4} allocations per event, bound 1.02"
+        );
+    }
+}
+
 /// Events of 50 to 200 data lines, appended to one `BytesMut` in small
 /// pieces: the lines of the event in progress must not pin the buffer's
 /// storage, or every append that grows it allocates anew (hundreds of
@@ -483,35 +516,13 @@ fn owned_appended(input: &[u8], tiny: bool, warmup: usize) -> (usize, Counts) {
 fn owned_many_line_events_appended_in_small_pieces() {
     const WARM: usize = 20;
     const COUNT: usize = 300;
-    let input = corpus(WARM + COUNT, many_lines);
-    let (n, mtu) = owned_appended(&input, false, WARM);
-    assert!(n > COUNT - 5, "{n} events measured");
-    let mtu = report("50-200 lines, appended in 1460-byte chunks", n, mtu);
-    let (n, tiny) = owned_appended(&input, true, WARM);
-    assert!(n > COUNT - 5, "{n} events measured");
-    let tiny = report("50-200 lines, appended in 1-64-byte chunks", n, tiny);
-    let (n, chunk_mtu) = chunk_path(&input, false);
-    let chunk_mtu = report("50-200 lines, decode_chunk, 1460-byte chunks", n, chunk_mtu);
-    let (n, chunk_tiny) = chunk_path(&input, true);
-    let chunk_tiny = report(
-        "50-200 lines, decode_chunk, 1-64-byte chunks",
-        n,
-        chunk_tiny,
-    );
+    // `chunk_path` passes over its own `WARMUP` events first.
+    let input = corpus(WARMUP + COUNT, many_lines);
+    let measured = owned_paths("50-200 lines", &input, WARM, COUNT);
     trace_report("50-200 lines, appended in 1-64-byte chunks", || {
         owned_appended(&input, true, WARM)
     });
-    for (how, measured) in [
-        ("BytesMut, 1460-byte chunks", mtu),
-        ("BytesMut, 1-64-byte chunks", tiny),
-        ("decode_chunk, 1460-byte chunks", chunk_mtu),
-        ("decode_chunk, 1-64-byte chunks", chunk_tiny),
-    ] {
-        assert!(
-            measured <= 1.02,
-            "{how}: {measured:.4} allocations per event, bound 1.02"
-        );
-    }
+    at_most_one_per_event(&measured);
 }
 
 /// An event of one data line of 8 to 64 KiB: a line that spans many
@@ -533,26 +544,8 @@ fn owned_long_line_events() {
     const WARM: usize = WARMUP;
     const COUNT: usize = 200;
     let input = corpus(WARM + COUNT, long_line);
-    let (n, mtu) = owned_appended(&input, false, WARM);
-    let mtu = report("long lines, appended in 1460-byte chunks", n, mtu);
-    let (n, tiny) = owned_appended(&input, true, WARM);
-    let tiny = report("long lines, appended in 1-64-byte chunks", n, tiny);
-    let (n, chunk_mtu) = chunk_path(&input, false);
-    let chunk_mtu = report("long lines, decode_chunk, 1460-byte chunks", n, chunk_mtu);
-    let (n, chunk_tiny) = chunk_path(&input, true);
-    let chunk_tiny = report("long lines, decode_chunk, 1-64-byte chunks", n, chunk_tiny);
-    assert!(n >= COUNT - 5, "{n} events measured");
-    for (how, measured) in [
-        ("BytesMut, 1460-byte chunks", mtu),
-        ("BytesMut, 1-64-byte chunks", tiny),
-        ("decode_chunk, 1460-byte chunks", chunk_mtu),
-        ("decode_chunk, 1-64-byte chunks", chunk_tiny),
-    ] {
-        assert!(
-            measured <= 1.02,
-            "{how}: {measured:.4} allocations per event, bound 1.02"
-        );
-    }
+    let measured = owned_paths("long lines", &input, WARM, COUNT);
+    at_most_one_per_event(&measured);
 }
 
 /// Named events with IDs, and five-line events, appended to one fresh
