@@ -13,7 +13,10 @@ mod common;
 use std::collections::HashSet;
 
 use base64::Engine as _;
-use common::{chunks_at, decode_chunks, fixed_splits, lossy, short, Transcript, XorShift};
+use common::{
+    chunks_at, decode_chunks, fixed_splits, lossy, short, EvExt, Transcript, TranscriptExt,
+    XorShift,
+};
 use serde_json::Value;
 use ssekit::Limits;
 
@@ -90,12 +93,8 @@ fn load() -> Vec<Case> {
 /// difference.
 fn compare(case: &Case, got: &Transcript) -> Result<(), String> {
     let mut problems = Vec::new();
-    let events: Vec<(&str, &str, &str)> = got.events().iter().map(|e| e.text()).collect();
-    let expected: Vec<(&str, &str, &str)> = case
-        .events
-        .iter()
-        .map(|(t, d, i)| (t.as_str(), d.as_str(), i.as_str()))
-        .collect();
+    let events: Vec<(String, String, String)> = got.events().iter().map(|e| e.text()).collect();
+    let expected = &case.events[..];
     if events != expected {
         if events.len() != expected.len() {
             problems.push(format!(
@@ -127,7 +126,7 @@ fn compare(case: &Case, got: &Transcript) -> Result<(), String> {
             short(&format!("{comments:?}"))
         ));
     }
-    let errors = got.errors();
+    let errors: Vec<_> = got.errors().collect();
     if !errors.is_empty() {
         problems.push(format!("unexpected errors: {errors:?}"));
     }

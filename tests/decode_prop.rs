@@ -15,7 +15,7 @@
 mod common;
 
 use common::{
-    chunks_at, decode_chunks, decode_chunks_borrowed, diff_transcripts, lossy, Transcript,
+    chunks_at, decode_chunks, decode_chunks_borrowed, diff_transcripts, lossy, EvExt, TranscriptExt,
 };
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -175,17 +175,11 @@ fn small_limits() -> impl Strategy<Value = Limits> {
 // ---------------------------------------------------------------------------
 // The naive models, from the testkit (`ssekit_testkit::model`)
 
-/// (c) The field layer with limits over `chunks`, and a naive event
-/// assembler of the spec's steps over its fields.
-fn assemble(limits: Limits, chunks: &[&[u8]]) -> Transcript {
-    Transcript::from_model(&model::assemble(limits, chunks))
-}
-
-/// (d) A naive reference decoder, straight from the spec, over the whole
-/// input.
-fn reference(input: &[u8]) -> Transcript {
-    Transcript::from_model(&model::reference(input))
-}
+// (c) `assemble`: the field layer with limits over the chunks, and a naive
+// event assembler of the spec's steps over its fields.
+// (d) `reference`: a naive reference decoder, straight from the spec, over
+// the whole input.
+use model::{assemble, reference};
 
 // ---------------------------------------------------------------------------
 // Properties
@@ -205,7 +199,10 @@ proptest! {
             "input {:?} split at {:?} decodes differently:\n{}",
             lossy(&input), splits, diff_transcripts(&whole, &chunked)
         );
-        prop_assert!(whole.errors().is_empty(), "default limits never trip here: {:?}", whole.errors());
+        prop_assert!(
+            whole.errors().next().is_none(),
+            "default limits never trip here: {:?}", whole.errors().collect::<Vec<_>>()
+        );
     }
 
     /// (b) Any bytes, any small limits: no panic, every event within the
@@ -223,19 +220,19 @@ proptest! {
         let max_line = limits.get_max_line_len();
         for ev in chunked.events() {
             prop_assert!(
-                ev.data_lines <= limits.get_max_data_lines(),
-                "event {:?} has {} data lines, limit {:?}", ev, ev.data_lines, limits
+                ev.lines.len() <= limits.get_max_data_lines(),
+                "event {:?} has {} data lines, limit {:?}", ev, ev.lines.len(), limits
             );
             prop_assert!(
-                ev.raw_data.len() <= limits.get_max_event_len(),
-                "event {:?} has {} bytes of data, limit {:?}", ev, ev.raw_data.len(), limits
+                ev.data().len() <= limits.get_max_event_len(),
+                "event {:?} has {} bytes of data, limit {:?}", ev, ev.data().len(), limits
             );
             prop_assert!(
-                ev.raw_id.len() <= max_line,
+                ev.id.len() <= max_line,
                 "event {:?} has an ID longer than a line may be, limit {:?}", ev, limits
             );
             prop_assert!(
-                ev.raw_type == b"message" || ev.raw_type.len() <= max_line,
+                ev.event_type == "message" || ev.event_type.len() <= max_line,
                 "event {:?} has a type longer than a line may be, limit {:?}", ev, limits
             );
         }
@@ -345,12 +342,15 @@ proptest! {
 fn reference_decoder_sanity() {
     let t = reference(b"\xEF\xBB\xBFid: 1\nevent: e\ndata: a\r\ndata\r\r: c\nretry: 05\ndata: x");
     assert_eq!(t.data(), ["a\n"]);
-    assert_eq!(t.events()[0].text(), ("e", "a\n", "1"));
+    assert_eq!(t.events()[0].text(), ("e".into(), "a\n".into(), "1".into()));
     assert_eq!(t.comments(), [" c"]);
     assert_eq!(t.retries(), [5]);
     assert_eq!(t.end, EndOfStream::Truncated);
     let t = reference(b"id: a\0\ndata:  x\n\nretry: 99999999999999999999\n\n");
-    assert_eq!(t.events()[0].text(), ("message", " x", ""));
+    assert_eq!(
+        t.events()[0].text(),
+        ("message".into(), " x".into(), "".into())
+    );
     assert_eq!(t.reconnection_time, None);
     assert_eq!(t.end, EndOfStream::Clean);
 }

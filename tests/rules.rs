@@ -10,12 +10,20 @@
 mod common;
 
 use bytes::{Bytes, BytesMut};
-use common::{decode_all_splits, fields_chunked, OwnedField, Rec, Transcript};
+use common::{
+    decode_all_splits, fields_chunked, record, EvExt, OwnedField, Rec, Transcript, TranscriptExt,
+};
 use ssekit::{Decoder, EndOfStream, EventDecoder, Field, Item, Limits, Step};
 
 /// `(type, data, id)` of every event, as lossy text.
-fn events(t: &Transcript) -> Vec<(&str, &str, &str)> {
+fn events(t: &Transcript) -> Vec<(String, String, String)> {
     t.events().iter().map(|e| e.text()).collect()
+}
+
+/// Expected `(type, data, id)` triples, to compare with [`events`].
+fn texts<const N: usize>(list: [(&str, &str, &str); N]) -> Vec<(String, String, String)> {
+    list.map(|(t, d, i)| (t.to_owned(), d.to_owned(), i.to_owned()))
+        .into()
 }
 
 fn one_event(input: &[u8]) -> (String, String, String) {
@@ -26,8 +34,7 @@ fn one_event(input: &[u8]) -> (String, String, String) {
         1,
         "input {input:?}: expected one event, got {evs:?}"
     );
-    let (ty, data, id) = evs[0];
-    (ty.to_owned(), data.to_owned(), id.to_owned())
+    evs[0].clone()
 }
 
 fn data_of(input: &[u8]) -> String {
@@ -148,7 +155,7 @@ fn line_without_colon_is_field_with_empty_value() {
     assert_eq!(one_event(b"event: x\nevent\ndata: y\n\n").0, "message");
     assert_eq!(
         events(&decode_all_splits(b"id: 1\ndata: a\n\nid\ndata: b\n\n")),
-        [("message", "a", "1"), ("message", "b", "")]
+        texts([("message", "a", "1"), ("message", "b", "")])
     );
     // `retry` with no value is not digits: ignored.
     assert_eq!(decode_all_splits(b"retry\n").retries(), Vec::<u64>::new());
@@ -194,7 +201,7 @@ fn event_type_defaults_to_message() {
     assert_eq!(one_event(b"data: x\n\n").0, "message");
     assert_eq!(
         events(&decode_all_splits(b"event: a\ndata: 1\n\ndata: 2\n\n")),
-        [("a", "1", ""), ("message", "2", "")]
+        texts([("a", "1", ""), ("message", "2", "")])
     );
     let mut buf = BytesMut::from(&b"data: x\n\n"[..]);
     let event = EventDecoder::new().decode(&mut buf).unwrap().unwrap();
@@ -216,11 +223,11 @@ fn id_with_nul_ignored() {
         events(&decode_all_splits(
             b"id: 1\ndata: a\n\nid: 2\0\ndata: b\n\nid: \0\ndata: c\n\n"
         )),
-        [
+        texts([
             ("message", "a", "1"),
             ("message", "b", "1"),
             ("message", "c", "1")
-        ]
+        ])
     );
     // Ignored means ignored: it does not reset the ID either.
     assert_eq!(one_event(b"id: 5\nid: a\0b\ndata: x\n\n").2, "5");
@@ -234,13 +241,13 @@ fn last_event_id_persists_across_events() {
     let t = decode_all_splits(b"id: 1\ndata: a\n\ndata: b\n\nevent: e\ndata: c\n\n");
     assert_eq!(
         events(&t),
-        [
+        texts([
             ("message", "a", "1"),
             ("message", "b", "1"),
             ("e", "c", "1")
-        ]
+        ])
     );
-    assert_eq!(t.last_event_id, b"1");
+    assert_eq!(t.last_event_id, &b"1"[..]);
     // An `id` after the data in the same block applies to that event.
     assert_eq!(one_event(b"data: x\nid: 9\n\n").2, "9");
 }
@@ -260,7 +267,7 @@ fn last_event_id_updated_at_blank_line_without_data() {
 
     let t = decode_all_splits(b"id: 1\n\n");
     assert!(t.events().is_empty());
-    assert_eq!(t.last_event_id, b"1");
+    assert_eq!(t.last_event_id, &b"1"[..]);
 }
 
 #[test]
@@ -268,13 +275,13 @@ fn empty_id_resets_last_event_id() {
     let t = decode_all_splits(b"id: 1\ndata: a\n\nid:\n\ndata: b\n\nid: 2\nid\ndata: c\n\n");
     assert_eq!(
         events(&t),
-        [
+        texts([
             ("message", "a", "1"),
             ("message", "b", ""),
             ("message", "c", "")
-        ]
+        ])
     );
-    assert_eq!(t.last_event_id, b"");
+    assert_eq!(t.last_event_id, &b""[..]);
 }
 
 /// Not a rule of the spec, which only keeps the last event ID: each event
@@ -288,7 +295,7 @@ fn each_event_tells_whether_it_set_its_id() {
     let flags: Vec<(&str, bool)> = t
         .events()
         .iter()
-        .map(|e| (e.id.as_str(), e.sets_id))
+        .map(|e| (core::str::from_utf8(&e.id).unwrap(), e.sets_id))
         .collect();
     assert_eq!(
         flags,
@@ -471,7 +478,7 @@ fn unterminated_event_not_dispatched_at_eof() {
     let t = decode_all_splits(b"data: a\n\nid: 9\ndata: b\n");
     assert_eq!(t.data(), ["a"]);
     // The `id` of the unterminated block never took effect.
-    assert_eq!(t.last_event_id, b"");
+    assert_eq!(t.last_event_id, &b""[..]);
 }
 
 #[test]
@@ -593,8 +600,8 @@ fn invalid_utf8_replaced_with_fffd_maximal_subpart() {
         input.extend_from_slice(b"\n\n");
         let t = decode_all_splits(&input);
         let ev = t.events()[0];
-        assert_eq!(ev.data, text, "data {raw:?}");
-        assert_eq!(ev.raw_data, raw, "raw bytes of {raw:?} are kept");
+        assert_eq!(ev.data_text(), text, "data {raw:?}");
+        assert_eq!(ev.data(), raw, "raw bytes of {raw:?} are kept");
     }
     // A sequence cut by a line ending: each side is replaced on its own.
     assert_eq!(
@@ -700,7 +707,7 @@ fn field_layer_and_decode_bytes_agree_with_decode() {
     let mut chunk = Bytes::from_static(input);
     let mut from_bytes = Vec::new();
     while let Some(event) = decoder.decode_bytes(&mut chunk).unwrap() {
-        from_bytes.push(common::Ev::from_event(&event));
+        from_bytes.push(record(&event));
     }
     assert_eq!(chunk, "data: tail", "the incomplete line is left");
     let whole = decode_all_splits(input);
@@ -713,8 +720,8 @@ fn field_layer_and_decode_bytes_agree_with_decode() {
     let mut items = Vec::new();
     while let Some(item) = decoder.decode_item_bytes(&mut chunk).unwrap() {
         items.push(match item {
-            Item::Event(e) => Rec::Event(common::Ev::from_event(&e)),
-            Item::Comment(c) => Rec::Comment(c.to_vec()),
+            Item::Event(e) => Rec::Event(record(&e)),
+            Item::Comment(c) => Rec::Comment(c),
             Item::Retry(ms) => Rec::Retry(ms),
             other => panic!("unexpected item {other:?}"),
         });

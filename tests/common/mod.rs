@@ -5,107 +5,56 @@
 
 use core::fmt::Write as _;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use ssekit::{
     BorrowedDecoder, BorrowedItem, DecodeError, Decoder, EndOfStream, Event, EventDecoder, Field,
     Item, Limits, Step,
 };
-use ssekit_testkit::model;
 
-/// A dispatched event as a test sees it: lossy text for comparisons with the
-/// conformance vectors, and the raw bytes for exact comparisons.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Ev {
-    pub(crate) event_type: String,
-    pub(crate) data: String,
-    pub(crate) id: String,
-    pub(crate) raw_type: Vec<u8>,
-    pub(crate) raw_data: Vec<u8>,
-    pub(crate) raw_id: Vec<u8>,
-    pub(crate) data_lines: usize,
-    /// Whether the event's own block had an `id` field.
-    pub(crate) sets_id: bool,
+/// The transcript types are the testkit's (`ssekit_testkit::model`), so
+/// the library, the naive models and the fuzz checks all write down the same
+/// records; [`EvExt`] and [`TranscriptExt`] add the views tests compare.
+pub(crate) use ssekit_testkit::model::{Ev, Rec, Transcript};
+
+/// Views of an event: the joined data, and the lossy text the conformance
+/// vectors describe.
+pub(crate) trait EvExt {
+    /// The data fields' values joined with LF, as `Event::data` gives them.
+    fn data(&self) -> Vec<u8>;
+    /// [`EvExt::data`] as lossy text.
+    fn data_text(&self) -> String;
+    /// The `{type, data, id}` triple the conformance vectors describe, as
+    /// lossy text.
+    fn text(&self) -> (String, String, String);
 }
 
-impl Ev {
-    pub(crate) fn from_event(event: &Event) -> Ev {
-        Ev {
-            event_type: event.event_type_lossy().into_owned(),
-            data: event.data_lossy().into_owned(),
-            id: event.id_lossy().into_owned(),
-            raw_type: event.event_type().to_vec(),
-            raw_data: event.data().to_vec(),
-            raw_id: event.id().to_vec(),
-            data_lines: event.data_lines().len(),
-            sets_id: event.sets_id(),
-        }
+impl EvExt for Ev {
+    fn data(&self) -> Vec<u8> {
+        self.lines.join(&b'\n')
     }
 
-    /// The testkit's record of an event (`ssekit_testkit::model`), as a test
-    /// sees it.
-    pub(crate) fn from_model(ev: &model::Ev) -> Ev {
-        let data = ev.lines.join(&b'\n');
-        Ev {
-            event_type: lossy(&ev.event_type),
-            data: lossy(&data),
-            id: lossy(&ev.id),
-            raw_type: ev.event_type.to_vec(),
-            raw_data: data,
-            raw_id: ev.id.to_vec(),
-            data_lines: ev.lines.len(),
-            sets_id: ev.sets_id,
-        }
+    fn data_text(&self) -> String {
+        lossy(&EvExt::data(self))
     }
 
-    /// The `{type, data, id}` triple the conformance vectors describe.
-    pub(crate) fn text(&self) -> (&str, &str, &str) {
-        (&self.event_type, &self.data, &self.id)
+    fn text(&self) -> (String, String, String) {
+        (lossy(&self.event_type), self.data_text(), lossy(&self.id))
     }
 }
 
-/// One thing reported while decoding, in stream order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Rec {
-    Event(Ev),
-    Retry(u64),
-    Comment(Vec<u8>),
-    Error(DecodeError),
+/// The items of a transcript, by kind. (Errors: the inherent
+/// `Transcript::errors`.)
+pub(crate) trait TranscriptExt {
+    fn events(&self) -> Vec<&Ev>;
+    /// Each event's data, as lossy text.
+    fn data(&self) -> Vec<String>;
+    fn retries(&self) -> Vec<u64>;
+    /// Each comment, as lossy text.
+    fn comments(&self) -> Vec<String>;
 }
 
-/// Everything one decoding run reported.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Transcript {
-    pub(crate) items: Vec<Rec>,
-    pub(crate) end: EndOfStream,
-    /// The last event ID held by the decoder after `finish`.
-    pub(crate) last_event_id: Vec<u8>,
-    /// The reconnection time held by the decoder after `finish`.
-    pub(crate) reconnection_time: Option<u64>,
-}
-
-impl Transcript {
-    /// A transcript of the testkit's models (`ssekit_testkit::model`), as a
-    /// test sees it.
-    pub(crate) fn from_model(t: &model::Transcript) -> Transcript {
-        let items = t
-            .items
-            .iter()
-            .map(|r| match r {
-                model::Rec::Event(ev) => Rec::Event(Ev::from_model(ev)),
-                model::Rec::Retry(ms) => Rec::Retry(*ms),
-                model::Rec::Comment(c) => Rec::Comment(c.to_vec()),
-                model::Rec::Error(e) => Rec::Error(*e),
-            })
-            .collect();
-        Transcript {
-            items,
-            end: t.end,
-            last_event_id: t.last_event_id.to_vec(),
-            reconnection_time: t.reconnection_time,
-        }
-    }
-
-    pub(crate) fn events(&self) -> Vec<&Ev> {
+impl TranscriptExt for Transcript {
+    fn events(&self) -> Vec<&Ev> {
         self.items
             .iter()
             .filter_map(|r| match r {
@@ -115,11 +64,11 @@ impl Transcript {
             .collect()
     }
 
-    pub(crate) fn data(&self) -> Vec<&str> {
-        self.events().iter().map(|e| e.data.as_str()).collect()
+    fn data(&self) -> Vec<String> {
+        self.events().iter().map(|e| e.data_text()).collect()
     }
 
-    pub(crate) fn retries(&self) -> Vec<u64> {
+    fn retries(&self) -> Vec<u64> {
         self.items
             .iter()
             .filter_map(|r| match r {
@@ -129,7 +78,7 @@ impl Transcript {
             .collect()
     }
 
-    pub(crate) fn comments(&self) -> Vec<String> {
+    fn comments(&self) -> Vec<String> {
         self.items
             .iter()
             .filter_map(|r| match r {
@@ -138,16 +87,18 @@ impl Transcript {
             })
             .collect()
     }
+}
 
-    pub(crate) fn errors(&self) -> Vec<DecodeError> {
-        self.items
-            .iter()
-            .filter_map(|r| match r {
-                Rec::Error(e) => Some(*e),
-                _ => None,
-            })
-            .collect()
-    }
+/// The record of a dispatched event, after checking that the event's own
+/// views agree with its bytes: `data` is its lines joined with LF, and the
+/// `*_lossy` methods give the lossy text of the raw bytes.
+pub(crate) fn record(event: &Event) -> Ev {
+    let ev = Ev::of(event);
+    assert_eq!(event.data(), &EvExt::data(&ev)[..], "data vs data_lines");
+    assert_eq!(event.event_type_lossy(), lossy(event.event_type()));
+    assert_eq!(event.data_lossy(), lossy(&event.data()));
+    assert_eq!(event.id_lossy(), lossy(event.id()));
+    ev
 }
 
 /// Measurements taken while decoding.
@@ -205,8 +156,8 @@ where
                 .max_over_chunk
                 .max(buf.len().saturating_sub(chunk.len()));
             match result {
-                Ok(Some(Item::Event(event))) => items.push(Rec::Event(Ev::from_event(&event))),
-                Ok(Some(Item::Comment(text))) => items.push(Rec::Comment(text.to_vec())),
+                Ok(Some(Item::Event(event))) => items.push(Rec::Event(record(&event))),
+                Ok(Some(Item::Comment(text))) => items.push(Rec::Comment(text)),
                 Ok(Some(Item::Retry(ms))) => items.push(Rec::Retry(ms)),
                 Ok(Some(other)) => panic!("unexpected item {other:?}"),
                 Ok(None) => {
@@ -222,7 +173,7 @@ where
     let transcript = Transcript {
         items,
         end,
-        last_event_id: decoder.last_event_id().to_vec(),
+        last_event_id: decoder.last_event_id().clone(),
         reconnection_time: decoder.reconnection_time(),
     };
     (transcript, stats)
@@ -243,9 +194,11 @@ where
                 Ok(Some(BorrowedItem::Event(event))) => {
                     let owned = event.to_event();
                     assert_eq!(owned.data(), event.data());
-                    items.push(Rec::Event(Ev::from_event(&owned)));
+                    items.push(Rec::Event(record(&owned)));
                 }
-                Ok(Some(BorrowedItem::Comment(text))) => items.push(Rec::Comment(text.to_vec())),
+                Ok(Some(BorrowedItem::Comment(text))) => {
+                    items.push(Rec::Comment(Bytes::copy_from_slice(text)))
+                }
                 Ok(Some(BorrowedItem::Retry(ms))) => items.push(Rec::Retry(ms)),
                 Ok(Some(other)) => panic!("unexpected item {other:?}"),
                 Ok(None) => break,
@@ -261,7 +214,7 @@ where
     Transcript {
         items,
         end,
-        last_event_id: decoder.last_event_id().to_vec(),
+        last_event_id: Bytes::copy_from_slice(decoder.last_event_id()),
         reconnection_time: decoder.reconnection_time(),
     }
 }
