@@ -98,6 +98,14 @@ enum CopiedLine {
     Shared(Bytes),
 }
 
+/// Whether a data line of `len` bytes from a source that `PINS` is kept as
+/// a slice rather than copied out, for a source whose `KEEPS_LONG_LINES`
+/// is `keep_long`.
+#[inline]
+fn kept_as_slice(keep_long: bool, len: usize) -> bool {
+    keep_long && len >= CARRY_ROOM
+}
+
 /// A chunk of at most this many bytes that follows a carried incomplete line
 /// is appended to the carry whole by [`EventDecoder::decode_chunk`].
 const SMALL_CHUNK: usize = 256;
@@ -696,7 +704,7 @@ impl EventDecoder {
                     let line = range(v);
                     if self.copied_lines.is_empty() {
                         self.data.push(self.ready.slice(line));
-                    } else if S::PINS && !(S::KEEPS_LONG_LINES && line.len() >= CARRY_ROOM) {
+                    } else if S::PINS && !kept_as_slice(S::KEEPS_LONG_LINES, line.len()) {
                         let at = self.copied.len();
                         self.copied.extend_from_slice(&self.ready[line]);
                         self.copied_lines
@@ -834,7 +842,7 @@ impl EventDecoder {
     #[cold]
     fn start_copying(&mut self, keep_long: bool) {
         debug_assert!(self.copied.is_empty() && self.copied_lines.is_empty());
-        let kept = |line: &Bytes| keep_long && line.len() >= CARRY_ROOM;
+        let kept = |line: &Bytes| kept_as_slice(keep_long, line.len());
         let len = self
             .data
             .iter()

@@ -4,19 +4,15 @@
 /// The index of the first CR or LF in `buf` at or after `from`.
 #[inline]
 pub(crate) fn find_line_end(buf: &[u8], from: usize) -> Option<usize> {
-    // A blank line (the end of every event) is found without a search.
-    match buf.get(from)? {
-        b'\n' | b'\r' => Some(from),
-        _ => memchr::memchr2(b'\n', b'\r', &buf[from + 1..]).map(|i| from + 1 + i),
-    }
+    line_end(buf, from, false)
 }
 
 /// [`find_line_end`], with the search for a comment's end at `from` made
 /// for a short line when `short_comments`: for callers that pass over
 /// comments, mostly heartbeats.
-#[cfg(feature = "alloc")]
 #[inline(always)]
 pub(crate) fn line_end(buf: &[u8], from: usize, short_comments: bool) -> Option<usize> {
+    // A blank line (the end of every event) is found without a search.
     match buf.get(from)? {
         b'\n' | b'\r' => Some(from),
         b':' if short_comments => short_line_end(buf, from + 1),
@@ -28,7 +24,6 @@ pub(crate) fn line_end(buf: &[u8], from: usize, short_comments: bool) -> Option<
 /// sent as a heartbeat: the first 16 bytes are searched as one block (a few
 /// instructions, where a `memchr2` call costs about fifty to set up), the
 /// rest, if need be, by [`find_line_end`].
-#[cfg(feature = "alloc")]
 #[inline]
 fn short_line_end(buf: &[u8], from: usize) -> Option<usize> {
     match buf.get(from..).and_then(<[u8]>::first_chunk::<16>) {
@@ -41,7 +36,7 @@ fn short_line_end(buf: &[u8], from: usize) -> Option<usize> {
 }
 
 /// The index of the first CR or LF in `block`.
-#[cfg(all(feature = "alloc", target_arch = "x86_64"))]
+#[cfg(target_arch = "x86_64")]
 #[inline]
 #[allow(unsafe_code)]
 fn line_end_in(block: &[u8; 16]) -> Option<usize> {
@@ -64,7 +59,7 @@ fn line_end_in(block: &[u8; 16]) -> Option<usize> {
 }
 
 /// The index of the first CR or LF in `block`.
-#[cfg(all(feature = "alloc", not(target_arch = "x86_64")))]
+#[cfg(not(target_arch = "x86_64"))]
 #[inline]
 fn line_end_in(block: &[u8; 16]) -> Option<usize> {
     line_end_in_bytes(block)
@@ -72,13 +67,13 @@ fn line_end_in(block: &[u8; 16]) -> Option<usize> {
 
 /// The index of the first CR or LF in `block`, a byte at a time: the other
 /// targets' search, and what the x86_64 one is tested against.
-#[cfg(all(feature = "alloc", any(test, not(target_arch = "x86_64"))))]
+#[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline]
 fn line_end_in_bytes(block: &[u8; 16]) -> Option<usize> {
     block.iter().position(|&b| b == b'\n' || b == b'\r')
 }
 
-#[cfg(all(test, feature = "alloc"))]
+#[cfg(test)]
 mod tests {
     use super::*;
 
