@@ -376,7 +376,11 @@ fn events_of(stream: &[u8]) -> Option<Vec<(Bytes, Bytes, Bytes)>> {
     let mut buf = BytesMut::from(stream);
     let mut out = Vec::new();
     while let Some(event) = decoder.decode(&mut buf).ok()? {
-        out.push((event.event_type().clone(), event.id().clone(), event.data()));
+        out.push((
+            Bytes::copy_from_slice(event.event_type()),
+            Bytes::copy_from_slice(event.id()),
+            event.data(),
+        ));
     }
     buf.is_empty().then_some(out)
 }

@@ -205,7 +205,7 @@ fn event_type_defaults_to_message() {
     );
     let mut buf = BytesMut::from(&b"data: x\n\n"[..]);
     let event = EventDecoder::new().decode(&mut buf).unwrap().unwrap();
-    assert_eq!(event.event_type(), ssekit::DEFAULT_EVENT_TYPE);
+    assert_eq!(event.event_type(), ssekit::DEFAULT_EVENT_TYPE.as_bytes());
 }
 
 #[test]
@@ -258,12 +258,12 @@ fn last_event_id_updated_at_blank_line_without_data() {
     let mut buf = BytesMut::from(&b"id: 7\n"[..]);
     assert_eq!(decoder.decode(&mut buf).unwrap(), None);
     // The buffer is set, but the last event ID changes only at the blank line.
-    assert_eq!(decoder.last_event_id(), "");
+    assert_eq!(decoder.last_event_id(), b"");
     buf.extend_from_slice(b"\n");
     assert_eq!(decoder.decode(&mut buf).unwrap(), None);
-    assert_eq!(decoder.last_event_id(), "7");
+    assert_eq!(decoder.last_event_id(), b"7");
     buf.extend_from_slice(b"data: x\n\n");
-    assert_eq!(decoder.decode(&mut buf).unwrap().unwrap().id(), "7");
+    assert_eq!(decoder.decode(&mut buf).unwrap().unwrap().id(), b"7");
 
     let t = decode_all_splits(b"id: 1\n\n");
     assert!(t.events().is_empty());
@@ -323,9 +323,9 @@ fn set_last_event_id_seeds_a_resumed_stream() {
     let mut decoder = EventDecoder::new();
     decoder.set_last_event_id(Bytes::from_static(b"41"));
     let mut buf = BytesMut::from(&b"data: a\n\nid: 42\ndata: b\n\n"[..]);
-    assert_eq!(decoder.decode(&mut buf).unwrap().unwrap().id(), "41");
-    assert_eq!(decoder.decode(&mut buf).unwrap().unwrap().id(), "42");
-    assert_eq!(decoder.last_event_id(), "42");
+    assert_eq!(decoder.decode(&mut buf).unwrap().unwrap().id(), b"41");
+    assert_eq!(decoder.decode(&mut buf).unwrap().unwrap().id(), b"42");
+    assert_eq!(decoder.last_event_id(), b"42");
 }
 
 // ---------------------------------------------------------------------------

@@ -408,7 +408,7 @@ async fn load_clients(addr: SocketAddr, clients: usize, events: usize) -> String
                 let expected = broadcast_event(received, events);
                 assert_eq!(event.id(), expected.id(), "client {client}: out of order");
                 assert_eq!(event.data(), expected.data(), "client {client}");
-                assert_eq!(event.event_type(), "tick", "client {client}");
+                assert_eq!(event.event_type(), b"tick", "client {client}");
                 received += 1;
             }
             assert_eq!(

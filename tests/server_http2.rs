@@ -113,7 +113,7 @@ async fn http2_streams_have_the_headers_and_end_at_shutdown() {
             .unwrap()
             .unwrap();
         assert_eq!(
-            (event.id().as_ref(), event.data()),
+            (event.id(), event.data()),
             (n.to_string().as_bytes(), format!("two\nlines {n}").into())
         );
     }
@@ -123,7 +123,7 @@ async fn http2_streams_have_the_headers_and_end_at_shutdown() {
             .expect("in time")
             .unwrap()
             .unwrap();
-        assert_eq!(event.id(), n.to_string().as_str());
+        assert_eq!(event.id(), n.to_string().as_bytes());
     }
 
     // Both streams are open and idle; the shutdown signal ends them.

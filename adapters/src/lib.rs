@@ -20,7 +20,7 @@
 //! let mut events = body.sse_events();
 //! while let Some(event) = events.next().await {
 //!     let event = event?;
-//!     if event.event_type() == "done" {
+//!     if event.event_type() == b"done" {
 //!         break;
 //!     }
 //!     assert_eq!(event.data(), r#"{"text":"Hello"}"#);

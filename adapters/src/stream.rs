@@ -42,7 +42,7 @@
 //!     data.push(event?.data());
 //! }
 //! assert_eq!(data, ["hello", "world"]);
-//! assert_eq!(events.last_event_id(), "2");
+//! assert_eq!(events.last_event_id(), b"2");
 //! # Ok::<(), ssekit_adapters::stream::Error<std::io::Error>>(())
 //! # }).unwrap();
 //! ```
@@ -303,13 +303,13 @@ impl<S> EventStream<S> {
     /// let mut events = first.sse_events();
     /// assert_eq!(events.next().await.unwrap().unwrap().data(), "a");
     /// assert!(events.next().await.is_none()); // cut in the middle of event 2
-    /// assert_eq!(events.last_event_id(), "1");
+    /// assert_eq!(events.last_event_id(), b"1");
     ///
     /// // The server replays after event 1 on the new connection.
     /// let second = stream::iter([Ok::<_, ()>(Bytes::from_static(b"id: 2\ndata: b\n\n"))]);
     /// let mut events = events.resume(second);
     /// let event = events.next().await.unwrap().unwrap();
-    /// assert_eq!((event.id().as_ref(), event.data()), (&b"2"[..], Bytes::from("b")));
+    /// assert_eq!((event.id(), event.data()), (&b"2"[..], Bytes::from("b")));
     /// # });
     /// ```
     pub fn resume<T>(self, inner: T) -> EventStream<T> {
@@ -325,7 +325,7 @@ impl<S> EventStream<S> {
 
     /// The last event ID seen so far: what a reconnecting client sends as
     /// `Last-Event-ID`. Empty if none was set.
-    pub fn last_event_id(&self) -> &Bytes {
+    pub fn last_event_id(&self) -> &[u8] {
         self.decoder.last_event_id()
     }
 
@@ -526,7 +526,7 @@ impl<S> ItemStream<S> {
     }
 
     /// The last event ID seen so far.
-    pub fn last_event_id(&self) -> &Bytes {
+    pub fn last_event_id(&self) -> &[u8] {
         self.events.last_event_id()
     }
 
@@ -659,7 +659,7 @@ where
 /// assert_eq!(events.next().await.unwrap().unwrap().data(), "a");
 /// assert!(events.next().await.is_none()); // the connection broke
 ///
-/// let header = events.last_event_id().clone(); // send as `Last-Event-ID: 1`
+/// let header = Bytes::copy_from_slice(events.last_event_id()); // send as `Last-Event-ID: 1`
 /// assert_eq!(header, "1");
 /// assert_eq!(check_response(&config, 200, ct, None), ResponseClass::Connected);
 /// let second = stream::iter([Ok::<_, ()>(Bytes::from_static(b"id: 2\ndata: b\n\n"))]);

@@ -253,7 +253,7 @@ macro_rules! shared_accessors {
 
             /// The last event ID seen so far: what a reconnecting client
             /// sends as `Last-Event-ID`. Empty if none was set.
-            pub fn last_event_id(&self) -> &Bytes {
+            pub fn last_event_id(&self) -> &[u8] {
                 self.core.decoder.last_event_id()
             }
 
@@ -360,7 +360,7 @@ macro_rules! shared_accessors {
 ///
 /// let codec = events.decoder();
 /// assert_eq!(codec.end_of_stream(), Some(EndOfStream::Truncated));
-/// assert_eq!(codec.last_event_id(), "7");
+/// assert_eq!(codec.last_event_id(), b"7");
 /// assert_eq!(codec.reconnection_time(), Some(std::time::Duration::from_millis(2500)));
 /// # Ok(())
 /// # }

@@ -345,7 +345,7 @@ async fn demo(options: &Options) -> ExitCode {
         match message {
             Ok(Message::Event(event)) => {
                 let data = event.data_lossy();
-                if &**event.event_type() == b"done" {
+                if event.event_type() == b"done" {
                     elapsed = start.elapsed();
                     finished = true;
                     continue;

@@ -137,7 +137,7 @@ impl ChunkDecoder {
 
     /// The last event ID: what a reconnecting client sends as
     /// `Last-Event-ID`.
-    pub fn last_event_id(&self) -> &Bytes {
+    pub fn last_event_id(&self) -> &[u8] {
         self.decoder.last_event_id()
     }
 
@@ -196,7 +196,7 @@ mod tests {
         let got = data_of(&mut decoder, &[b"retry: 250\nid: 4\ndata: a\n\ndata: par"]);
         assert_eq!(got, ["a"]);
         decoder.reset();
-        assert_eq!(decoder.last_event_id(), "4");
+        assert_eq!(decoder.last_event_id(), b"4");
         assert_eq!(decoder.reconnection_time(), Some(250));
         // Without the reset this would read "par" joined to "b".
         let got = data_of(&mut decoder, &[b"data: b\n\n"]);
@@ -212,7 +212,7 @@ mod tests {
         let mut decoder = ChunkDecoder::from_decoder(busy.clone());
         let got = data_of(&mut decoder, &[b"data: new\n\n"]);
         assert_eq!(got, ["new"]);
-        assert_eq!(decoder.last_event_id(), "9");
+        assert_eq!(decoder.last_event_id(), b"9");
     }
 
     #[test]

@@ -7,6 +7,8 @@ use core::fmt;
 use core::str::Utf8Error;
 use smallvec::SmallVec;
 
+use crate::value::Value;
+
 /// The event type used when an event names none.
 pub const DEFAULT_EVENT_TYPE: &str = "message";
 
@@ -15,10 +17,13 @@ pub(crate) type DataLines = SmallVec<[Bytes; 1]>;
 
 /// An owned Server-Sent Event.
 ///
-/// When it comes from [`EventDecoder`](crate::EventDecoder), the data lines,
-/// the type and the ID are [`Bytes`] slices of the input buffer: nothing is
-/// copied. Data of several lines is kept as one slice per line and joined with
-/// LF only when [`data`](Event::data) is called.
+/// When it comes from [`EventDecoder`](crate::EventDecoder), the data lines
+/// are [`Bytes`] slices of the input buffer: they are not copied. Data of
+/// several lines is kept as one slice per line and joined with LF only when
+/// [`data`](Event::data) is called. A decoded type or ID of up to 23 bytes
+/// is held inside the event itself, so making, cloning and dropping the
+/// event touch no reference count for them; a longer one is a [`Bytes`]
+/// slice too. [`Event::builder`] keeps the `Bytes` it is given.
 ///
 /// Text accessors come in two kinds:
 /// - `*_lossy` decode as the spec does, replacing each invalid UTF-8 sequence
@@ -37,8 +42,8 @@ pub(crate) type DataLines = SmallVec<[Bytes; 1]>;
 /// let mut decoder = EventDecoder::new();
 /// let mut buf = BytesMut::from(&b"event: greet\nid: 7\ndata: hello\ndata: world\n\n"[..]);
 /// let event = decoder.decode(&mut buf).unwrap().unwrap();
-/// assert_eq!(event.event_type(), "greet");
-/// assert_eq!(event.id(), "7");
+/// assert_eq!(event.event_type(), b"greet");
+/// assert_eq!(event.id(), b"7");
 /// assert_eq!(event.data(), "hello\nworld");
 /// assert_eq!(event.data_lines().len(), 2);
 /// assert_eq!(event.data_lossy(), "hello\nworld");
@@ -50,9 +55,9 @@ pub(crate) type DataLines = SmallVec<[Bytes; 1]>;
 /// not compared.
 #[derive(Clone)]
 pub struct Event {
-    pub(crate) event_type: Bytes,
+    pub(crate) event_type: Value,
     pub(crate) data: DataLines,
-    pub(crate) id: Bytes,
+    pub(crate) id: Value,
     pub(crate) retry: Option<u64>,
     /// Whether the event's block of lines had an `id` field.
     pub(crate) sets_id: bool,
@@ -60,8 +65,21 @@ pub struct Event {
 
 impl Event {
     /// The event type: the last `event` field's value, or `message`.
-    pub fn event_type(&self) -> &Bytes {
+    pub fn event_type(&self) -> &[u8] {
         &self.event_type
+    }
+
+    /// The event type as text, failing on invalid UTF-8.
+    ///
+    /// ```
+    /// use ssekit_codec::Event;
+    ///
+    /// let event = Event::builder().event_type("delta").data("x").build()?;
+    /// assert_eq!(event.event_type_str(), Ok("delta"));
+    /// # Ok::<(), ssekit_codec::EncodeError>(())
+    /// ```
+    pub fn event_type_str(&self) -> Result<&str, Utf8Error> {
+        core::str::from_utf8(&self.event_type)
     }
 
     /// The event type as text, with U+FFFD for invalid UTF-8.
@@ -137,8 +155,21 @@ impl Event {
     /// The last event ID in force when the event was dispatched (empty if
     /// none was ever set). This is `MessageEvent.lastEventId`: it persists
     /// from earlier events when this one has no `id` field.
-    pub fn id(&self) -> &Bytes {
+    pub fn id(&self) -> &[u8] {
         &self.id
+    }
+
+    /// The ID as text, failing on invalid UTF-8.
+    ///
+    /// ```
+    /// use ssekit_codec::Event;
+    ///
+    /// let event = Event::builder().id("msg-9").data("x").build()?;
+    /// assert_eq!(event.id_str(), Ok("msg-9"));
+    /// # Ok::<(), ssekit_codec::EncodeError>(())
+    /// ```
+    pub fn id_str(&self) -> Result<&str, Utf8Error> {
+        core::str::from_utf8(&self.id)
     }
 
     /// Whether this event's own block of lines had an `id` field, rather
@@ -160,8 +191,8 @@ impl Event {
     /// let a = decoder.decode(&mut buf)?.unwrap();
     /// let done = decoder.decode(&mut buf)?.unwrap();
     /// let b = decoder.decode(&mut buf)?.unwrap();
-    /// assert_eq!((a.id().as_ref(), a.sets_id()), (&b"7"[..], true));
-    /// assert_eq!((done.id().as_ref(), done.sets_id()), (&b"7"[..], false));
+    /// assert_eq!((a.id(), a.sets_id()), (&b"7"[..], true));
+    /// assert_eq!((done.id(), done.sets_id()), (&b"7"[..], false));
     /// assert!(b.resets_id());
     /// # Ok::<(), ssekit_codec::DecodeError>(())
     /// ```
@@ -195,17 +226,10 @@ impl Event {
 impl Event {
     /// An event with the parts of `event`, copied into one new buffer.
     pub(crate) fn copied_from(event: &crate::BorrowedEvent<'_>) -> Event {
-        let (t, d, i) = (event.event_type(), event.data(), event.id());
-        let mut all = BytesMut::with_capacity(t.len() + d.len() + i.len());
-        all.extend_from_slice(t);
-        all.extend_from_slice(i);
-        all.extend_from_slice(d);
-        let mut all = all.freeze();
-        let event_type = all.split_to(t.len());
-        let id = all.split_to(i.len());
+        let (event_type, id) = (Value::copied(event.event_type()), Value::copied(event.id()));
         // Data lines never hold LF: the joined data splits back into them.
         let mut data = DataLines::new();
-        let mut rest = all;
+        let mut rest = Bytes::copy_from_slice(event.data());
         while let Some(at) = memchr::memchr(b'\n', &rest) {
             data.push(rest.split_to(at));
             bytes::Buf::advance(&mut rest, 1);
@@ -234,9 +258,9 @@ impl Eq for Event {}
 
 impl core::hash::Hash for Event {
     fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
-        self.event_type.hash(state);
+        self.event_type[..].hash(state);
         self.data.hash(state);
-        self.id.hash(state);
+        self.id[..].hash(state);
         self.retry.hash(state);
     }
 }
@@ -259,9 +283,9 @@ mod tests {
 
     fn event(lines: &[&'static [u8]]) -> Event {
         Event {
-            event_type: Bytes::from_static(DEFAULT_EVENT_TYPE.as_bytes()),
+            event_type: Value::copied(DEFAULT_EVENT_TYPE.as_bytes()),
             data: lines.iter().map(|l| Bytes::from_static(l)).collect(),
-            id: Bytes::new(),
+            id: Value::EMPTY,
             retry: None,
             sets_id: false,
         }

@@ -6,9 +6,10 @@ use crate::error::DecodeError;
 use crate::field_decoder::{Decoder, EndOfStream, Step};
 use alloc::vec::Vec;
 
-use crate::event::{DataLines, Event, DEFAULT_EVENT_TYPE};
+use crate::event::{DataLines, Event};
 use crate::field::Field;
 use crate::limits::Limits;
+use crate::value::Value;
 
 /// One thing the event layer reports, from [`EventDecoder::decode_item`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -221,9 +222,9 @@ pub struct EventDecoder {
     /// `last_event_id` is a slice of a buffer that it would pin, not yet
     /// copied to `kept`.
     last_id_pinned: bool,
-    event_type: Option<Bytes>,
+    event_type: Option<Value>,
     retry: Option<u64>,
-    id_buffer: Bytes,
+    id_buffer: Value,
     /// An `id` field set `id_buffer` since the last blank line. While this
     /// is false, the spec's last event ID buffer equals `last_event_id` and
     /// `id_buffer` is left empty, so no reference to the input is held twice.
@@ -231,7 +232,7 @@ pub struct EventDecoder {
     /// `id_changed` as it was at the last dispatch: whether the event
     /// [`take_event`](EventDecoder::take_event) builds had an `id` field.
     event_sets_id: bool,
-    last_event_id: Bytes,
+    last_event_id: Value,
     reconnection_time: Option<u64>,
     /// For [`decode_chunk`](EventDecoder::decode_chunk): whole chunks that
     /// continue the line carried in its `carry`, with no line ending in
@@ -279,10 +280,10 @@ impl EventDecoder {
             last_id_pinned: false,
             event_type: None,
             retry: None,
-            id_buffer: Bytes::new(),
+            id_buffer: Value::EMPTY,
             id_changed: false,
             event_sets_id: false,
-            last_event_id: Bytes::new(),
+            last_event_id: Value::EMPTY,
             reconnection_time: None,
             pieces: Vec::new(),
             pieces_len: 0,
@@ -301,7 +302,7 @@ impl EventDecoder {
 
     /// The last event ID: the value a reconnecting client sends in the
     /// `Last-Event-ID` header. Updated at every blank line.
-    pub fn last_event_id(&self) -> &Bytes {
+    pub fn last_event_id(&self) -> &[u8] {
         &self.last_event_id
     }
 
@@ -314,12 +315,12 @@ impl EventDecoder {
     /// let mut decoder = EventDecoder::new();
     /// decoder.set_last_event_id(Bytes::from_static(b"41"));
     /// let mut buf = BytesMut::from(&b"data: x\n\n"[..]);
-    /// assert_eq!(decoder.decode(&mut buf).unwrap().unwrap().id(), "41");
+    /// assert_eq!(decoder.decode(&mut buf).unwrap().unwrap().id(), b"41");
     /// ```
     pub fn set_last_event_id(&mut self, id: Bytes) {
-        self.id_buffer = Bytes::new();
+        self.id_buffer = Value::EMPTY;
         self.id_changed = false;
-        self.last_event_id = id;
+        self.last_event_id = Value::from_bytes(id);
         self.last_id_pinned = false;
     }
 
@@ -600,7 +601,7 @@ impl EventDecoder {
     /// assert!(decoder.decode(&mut buf).unwrap().is_none());
     /// assert_eq!(decoder.finish(&mut buf), EndOfStream::Truncated);
     /// assert!(buf.is_empty());
-    /// assert_eq!(decoder.last_event_id(), "1");
+    /// assert_eq!(decoder.last_event_id(), b"1");
     /// ```
     ///
     /// Call [`decode`](EventDecoder::decode) until it returns `Ok(None)`
@@ -714,9 +715,13 @@ impl EventDecoder {
                         self.copied_lines.push(CopiedLine::Shared(line));
                     }
                 }
-                Field::Event(v) => self.event_type = Some(self.ready.slice(range(v))),
+                Field::Event(v) => {
+                    let from = range(v).start;
+                    self.event_type = Some(Value::copy_or_slice(&self.ready, from, v));
+                }
                 Field::Id(v) => {
-                    self.id_buffer = self.ready.slice(range(v));
+                    let from = range(v).start;
+                    self.id_buffer = Value::copy_or_slice(&self.ready, from, v);
                     self.id_changed = true;
                 }
                 Field::Retry(ms) => {
@@ -786,7 +791,7 @@ impl EventDecoder {
             self.last_event_id = core::mem::take(&mut self.id_buffer);
             // The last event ID lives on, unlike the event: it is copied out
             // of the caller's buffer before the caller appends to it.
-            self.last_id_pinned = pins;
+            self.last_id_pinned = pins && self.last_event_id.is_shared();
             self.id_changed = false;
         }
         if self.data.is_empty() && self.copied_lines.is_empty() {
@@ -803,13 +808,9 @@ impl EventDecoder {
     fn take_event(&mut self) -> Event {
         let event_type = match self.event_type.take() {
             Some(t) if !t.is_empty() => t,
-            _ => Bytes::from_static(DEFAULT_EVENT_TYPE.as_bytes()),
+            _ => Value::MESSAGE,
         };
-        let id = if self.last_event_id.is_empty() {
-            Bytes::new()
-        } else {
-            self.last_event_id.clone()
-        };
+        let id = self.last_event_id.clone();
         Event {
             event_type,
             data: self.take_data(),
@@ -873,30 +874,30 @@ impl EventDecoder {
             return;
         }
         if let Some(event_type) = self.event_type.take() {
-            self.event_type = Some(self.keep(&event_type));
+            self.event_type = Some(self.keep(event_type));
         }
         if self.id_changed {
             let id = core::mem::take(&mut self.id_buffer);
-            self.id_buffer = self.keep(&id);
+            self.id_buffer = self.keep(id);
         }
         if self.last_id_pinned {
             let id = core::mem::take(&mut self.last_event_id);
-            self.last_event_id = self.keep(&id);
+            self.last_event_id = self.keep(id);
             self.last_id_pinned = false;
         }
     }
 
-    /// A copy of `value` in `kept`. Values already there (an unpinned value
-    /// unpinned again) and empty ones are not copied.
-    fn keep(&mut self, value: &Bytes) -> Bytes {
-        if value.is_empty() {
-            return Bytes::new();
+    /// `value`, copied into `kept` if it is a slice of some other buffer.
+    /// Inline values (short ones) are already the decoder's own.
+    fn keep(&mut self, value: Value) -> Value {
+        if !value.is_shared() {
+            return value;
         }
         if self.kept.capacity() - self.kept.len() < value.len() {
             self.kept.reserve(value.len().max(KEPT_ROOM));
         }
-        self.kept.extend_from_slice(value);
-        self.kept.split().freeze()
+        self.kept.extend_from_slice(&value);
+        Value::Shared(self.kept.split().freeze())
     }
 
     /// The copied data lines, as slices of one frozen buffer. `copied`
@@ -934,7 +935,7 @@ impl EventDecoder {
         self.event_type = None;
         self.retry = None;
         if self.id_changed {
-            self.id_buffer = Bytes::new();
+            self.id_buffer = Value::EMPTY;
             self.id_changed = false;
         }
     }

@@ -11,7 +11,7 @@
 //! let mut decoder = EventDecoder::new();
 //! let mut buf = BytesMut::from(&b"event: delta\ndata: {\"text\":\"hi\"}\n\n"[..]);
 //! let event = decoder.decode(&mut buf).unwrap().unwrap();
-//! assert_eq!(event.event_type(), "delta");
+//! assert_eq!(event.event_type(), b"delta");
 //! assert_eq!(event.data(), r#"{"text":"hi"}"#);
 //! # }
 //! ```
@@ -24,8 +24,9 @@
 //!   words of state between calls.
 //! - [`EventDecoder`] (feature `bytes`) is the event layer. It applies the
 //!   spec's event stream interpretation to those fields and hands out owned
-//!   [`Event`]s whose data, type and ID are [`bytes::Bytes`] slices of your
-//!   input, copying nothing. [`ChunkDecoder`] wraps it for input that
+//!   [`Event`]s whose data lines are [`bytes::Bytes`] slices of your input,
+//!   copying nothing; a type or ID of up to 23 bytes is held inside the
+//!   event, a longer one is a slice too. [`ChunkDecoder`] wraps it for input that
 //!   arrives as [`bytes::Bytes`] chunks (an HTTP body), carrying split
 //!   lines itself.
 //! - [`BorrowedDecoder`] (feature `alloc`) is the event layer for callers
@@ -120,6 +121,8 @@ mod chunked;
 mod event;
 #[cfg(feature = "bytes")]
 mod event_decoder;
+#[cfg(feature = "bytes")]
+mod value;
 
 #[cfg(feature = "bytes")]
 pub use encoder::EventBuilder;

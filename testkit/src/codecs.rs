@@ -1,7 +1,7 @@
 //! The tokio-util codecs of `ssekit-adapters`, checked against direct
 //! decoding.
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use ssekit_codec::{DecodeError, Event, EventDecoder, Limits};
 
 use crate::decoding::{run, Feed};
@@ -95,7 +95,7 @@ pub fn tokio_codec(data: &[u8]) {
         end: codec
             .end_of_stream()
             .expect("end_of_stream after decode_eof"),
-        last_event_id: codec.last_event_id().clone(),
+        last_event_id: Bytes::copy_from_slice(codec.last_event_id()),
         reconnection_time: millis(codec.reconnection_time()),
     };
     assert_same(&what("SseCodec"), body, &expected, &got);
@@ -110,7 +110,7 @@ pub fn tokio_codec(data: &[u8]) {
         end: recovering
             .end_of_stream()
             .expect("end_of_stream after decode_eof"),
-        last_event_id: recovering.last_event_id().clone(),
+        last_event_id: Bytes::copy_from_slice(recovering.last_event_id()),
         reconnection_time: millis(recovering.reconnection_time()),
     };
     assert_same(&what("RecoveringSseCodec"), body, &expected, &got);

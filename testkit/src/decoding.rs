@@ -108,7 +108,7 @@ pub(crate) fn run(limits: Limits, chunks: &[&[u8]], feed: Feed) -> Transcript {
     Transcript {
         items,
         end,
-        last_event_id: decoder.last_event_id().clone(),
+        last_event_id: Bytes::copy_from_slice(decoder.last_event_id()),
         reconnection_time: decoder.reconnection_time(),
     }
 }
@@ -199,7 +199,7 @@ fn checked_event(limits: Limits, event: &Event) -> Ev {
         "event type with a line break: {}",
         show()
     );
-    if ty != DEFAULT_EVENT_TYPE {
+    if ty != DEFAULT_EVENT_TYPE.as_bytes() {
         assert!(
             ty.len().saturating_add(6) <= max_line,
             "event type of {} bytes: {}",

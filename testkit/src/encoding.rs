@@ -410,7 +410,11 @@ pub fn roundtrip(data: &[u8]) {
         normalise(data),
         "Event::new normalises the data"
     );
-    assert_eq!(plain.event_type(), DEFAULT_EVENT_TYPE, "Event::new type");
+    assert_eq!(
+        plain.event_type(),
+        DEFAULT_EVENT_TYPE.as_bytes(),
+        "Event::new type"
+    );
     match parts.build() {
         Err(err) => parts.check_refusal(err, false),
         Ok(event) => {

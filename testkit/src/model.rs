@@ -35,9 +35,9 @@ impl Ev {
     /// The record of an event that a decoder dispatched.
     pub fn of(event: &Event) -> Ev {
         Ev {
-            event_type: event.event_type().clone(),
+            event_type: Bytes::copy_from_slice(event.event_type()),
             lines: event.data_lines().to_vec(),
-            id: event.id().clone(),
+            id: Bytes::copy_from_slice(event.id()),
             sets_id: event.sets_id(),
             retry: event.retry(),
         }

@@ -173,7 +173,7 @@ where
     let transcript = Transcript {
         items,
         end,
-        last_event_id: decoder.last_event_id().clone(),
+        last_event_id: Bytes::copy_from_slice(decoder.last_event_id()),
         reconnection_time: decoder.reconnection_time(),
     };
     (transcript, stats)

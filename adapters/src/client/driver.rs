@@ -116,7 +116,7 @@ impl Driver {
         if !id.is_empty() {
             // An ID the header cannot carry (a control character) is not
             // sent: the server then starts afresh rather than misread it.
-            if let Ok(value) = HeaderValue::from_maybe_shared(id.clone()) {
+            if let Ok(value) = HeaderValue::from_bytes(id) {
                 headers.insert("last-event-id", value);
             }
         }

@@ -219,7 +219,7 @@ impl Hub {
         let Kind::Local { epoch } = topic.kind else {
             return Err(PublishError::External);
         };
-        let own_id = (!event.id().is_empty()).then(|| event.id().clone());
+        let own_id = (!event.id().is_empty()).then(|| Bytes::copy_from_slice(event.id()));
         let position = topic.push(
             |seq| Position::new(epoch, seq),
             |key, arena| {

@@ -510,7 +510,7 @@ impl RedisFanout {
                 .arg("~")
                 .arg(commands.config.stream_max_len)
                 .arg("*");
-            if !event.event_type().is_empty() && event.event_type().as_ref() != b"message" {
+            if !event.event_type().is_empty() && event.event_type() != b"message" {
                 cmd.arg(TYPE_FIELD).arg(event.event_type().as_ref());
             }
             cmd.arg(DATA_FIELD).arg(event.data().as_ref());

@@ -340,7 +340,7 @@ mod tests {
     #[test]
     fn events_keep_their_type_and_data_and_lose_their_id() {
         let event = event_of(parts(r#"{"type":"t","data":"a\nb","id":"9"}"#), 1 << 20).unwrap();
-        assert_eq!(event.event_type(), "t");
+        assert_eq!(event.event_type(), b"t");
         assert_eq!(event.data(), "a\nb");
         assert!(event.id().is_empty());
         assert_eq!(

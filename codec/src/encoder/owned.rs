@@ -12,6 +12,7 @@ use super::lines::{LineSplit, Lines};
 use super::write::{self, Stage};
 use super::{EncodeError, FieldName, END, NL_DATA};
 use crate::event::{DataLines, Event, DEFAULT_EVENT_TYPE};
+use crate::value::Value;
 
 /// Encoding. Every [`Event`] can be encoded: the builder checks its values
 /// once, and a decoded event is valid by construction. A decoder given the
@@ -27,15 +28,15 @@ impl Event {
     /// use ssekit_codec::Event;
     ///
     /// let event = Event::new("line one\r\nline two");
-    /// assert_eq!(event.event_type(), "message");
+    /// assert_eq!(event.event_type(), b"message");
     /// assert_eq!(event.data(), "line one\nline two");
     /// assert_eq!(event.to_bytes(), "data: line one\ndata: line two\n\n");
     /// ```
     pub fn new(data: impl Into<Bytes>) -> Event {
         Event {
-            event_type: Bytes::from_static(DEFAULT_EVENT_TYPE.as_bytes()),
+            event_type: Value::MESSAGE,
             data: split_data(data.into()),
-            id: Bytes::new(),
+            id: Value::EMPTY,
             retry: None,
             sets_id: false,
         }
@@ -338,8 +339,8 @@ fn split_data(mut data: Bytes) -> DataLines {
 ///     .retry(2000)
 ///     .data("up\r\nand running")
 ///     .build()?;
-/// assert_eq!(event.event_type(), "status");
-/// assert_eq!(event.id(), "msg-17");
+/// assert_eq!(event.event_type(), b"status");
+/// assert_eq!(event.id(), b"msg-17");
 /// assert_eq!(event.retry(), Some(2000));
 /// // The event shows its data as a client will receive it.
 /// assert_eq!(event.data(), "up\nand running");
@@ -351,9 +352,11 @@ fn split_data(mut data: Bytes) -> DataLines {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 #[must_use = "call build() to get the event"]
 pub struct EventBuilder {
-    event_type: Bytes,
+    // Kept as the caller's `Bytes`, not copied inline: `build` moves them
+    // into the event as they are.
+    event_type: Value,
     data: Bytes,
-    id: Bytes,
+    id: Value,
     retry: Option<u64>,
 }
 
@@ -363,7 +366,7 @@ impl EventBuilder {
     /// ```
     /// let event = ssekit_codec::EventBuilder::new().build()?;
     /// assert_eq!(event.data(), "");
-    /// assert_eq!(event.event_type(), "message");
+    /// assert_eq!(event.event_type(), b"message");
     /// # Ok::<(), ssekit_codec::EncodeError>(())
     /// ```
     pub fn new() -> EventBuilder {
@@ -393,11 +396,11 @@ impl EventBuilder {
     /// use ssekit_codec::Event;
     ///
     /// let event = Event::builder().event_type("").build()?;
-    /// assert_eq!(event.event_type(), "message");
+    /// assert_eq!(event.event_type(), b"message");
     /// # Ok::<(), ssekit_codec::EncodeError>(())
     /// ```
     pub fn event_type(mut self, event_type: impl Into<Bytes>) -> EventBuilder {
-        self.event_type = event_type.into();
+        self.event_type = Value::Shared(event_type.into());
         self
     }
 
@@ -407,11 +410,11 @@ impl EventBuilder {
     /// use ssekit_codec::Event;
     ///
     /// let event = Event::builder().id("5").build()?;
-    /// assert_eq!(event.id(), "5");
+    /// assert_eq!(event.id(), b"5");
     /// # Ok::<(), ssekit_codec::EncodeError>(())
     /// ```
     pub fn id(mut self, id: impl Into<Bytes>) -> EventBuilder {
-        self.id = id.into();
+        self.id = Value::Shared(id.into());
         self
     }
 
@@ -446,7 +449,7 @@ impl EventBuilder {
         check_value(FieldName::Event, &self.event_type, false)?;
         check_value(FieldName::Id, &self.id, true)?;
         let event_type = if self.event_type.is_empty() {
-            Bytes::from_static(DEFAULT_EVENT_TYPE.as_bytes())
+            Value::MESSAGE
         } else {
             self.event_type
         };
